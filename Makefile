@@ -1,0 +1,32 @@
+# Thin wrapper around CMake.  `make check` (README's test command): install
+# dependencies, configure build/ with ASan+UBSan, build, run CTest.
+# `make oracle-demo` / `make bench`: optimised build in build-release/.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all check release bench oracle-demo clean deps
+all: release
+
+deps:
+	@scripts/install-deps.sh
+
+build/CMakeCache.txt: | deps
+	cmake -S . -B build -DSMAXCHECK_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+check: deps build/CMakeCache.txt
+	cmake --build build -j $(JOBS)
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+build-release/CMakeCache.txt: | deps
+	cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+release: deps build-release/CMakeCache.txt
+	cmake --build build-release -j $(JOBS)
+
+bench: release
+	build-release/smaxcheck bench-oracle
+
+oracle-demo: release
+	@scripts/oracle-demo.sh build-release/smaxcheck
+
+clean:
+	rm -rf build build-release

@@ -1,0 +1,6 @@
+/* cli.h -- the smaxcheck sub-commands. */
+#ifndef SMAXCHECK_CLI_H
+#define SMAXCHECK_CLI_H
+int cmd_oracle(int argc, char **argv);
+int cmd_bench_oracle(int argc, char **argv);
+#endif

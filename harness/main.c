@@ -1,0 +1,31 @@
+/* main.c -- smaxcheck: accuracy of softmax-family kernels, with proof. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const struct {
+  const char *name, *help;
+  int (*run)(int, char **);
+} cmds[] = {
+    {"oracle", "correctly rounded reference values for vectors read from a file", cmd_oracle},
+    {"bench-oracle", "oracle throughput vs a naive 1024-bit MPFR evaluation", cmd_bench_oracle},
+};
+
+static void usage(FILE *fp) {
+  fprintf(fp, "usage: smaxcheck COMMAND [OPTIONS]   (smaxcheck COMMAND --help)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    fprintf(fp, "  %-14s %s\n", cmds[i].name, cmds[i].help);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) { usage(stderr); return 2; }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    if (!strcmp(argv[1], cmds[i].name)) return cmds[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "smaxcheck: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

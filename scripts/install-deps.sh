@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install, with apt-get, every Debian package smaxcheck builds or tests with.
+# Idempotent: when everything is present it prints nothing and changes nothing.
+# Usage: scripts/install-deps.sh [--optional]
+#   --optional  also install the third-party libraries compared by `smaxcheck compare`
+set -euo pipefail
+
+required=(
+  cmake make gcc g++ clang          # build (clang: libFuzzer and AFL++ builds)
+  libmpfr-dev libgmp-dev            # the oracle
+  libomp-dev libclang-rt-14-dev     # OpenMP with clang; sanitizer/fuzzer runtimes
+  python3 python3-mpmath            # independent cross-check of the oracle (tests)
+)
+optional=()
+[ "${1:-}" = "--optional" ] && optional+=()
+
+missing=()
+for p in "${required[@]}" "${optional[@]}"; do
+  # dpkg-query prints "install ok installed" only for fully installed packages
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has stale or empty package lists: update once before installing.
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
