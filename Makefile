@@ -3,7 +3,7 @@
 # `make oracle-demo` / `make bench`: optimised build in build-release/.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all check release bench oracle-demo clean deps
+.PHONY: all check release bench report clean deps
 all: release
 
 deps:
@@ -25,7 +25,7 @@ release: deps build-release/CMakeCache.txt
 bench: release
 	build-release/smaxcheck bench-oracle
 
-oracle-demo: release
+report: release
 	@scripts/oracle-demo.sh build-release/smaxcheck
 
 clean:

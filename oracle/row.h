@@ -23,6 +23,7 @@ typedef struct {
   int nunres;             /* outputs decided at the precision cap */
   oracle_stats *st;
   int force;              /* ziv.c: precision cap reached, take midpoints */
+  size_t *order;          /* ziv.c: active indices by decreasing x */
   int have_g;             /* softmax_vjp: sum_j s_j dy_j is exactly g */
   mpq_t g;
 } row;

@@ -96,6 +96,63 @@ static void decide(row *r, size_t o, const iv *y, mpfr_prec_t P) {
   mpfr_clears(w, m, (mpfr_ptr)0);
 }
 
+/* softmax_vjp without cancellation or underflow of the sign:
+ * dy_i - sum_j s_j dy_j = sum_G e^(delta_G) c_G / S over the groups G of
+ * equal inputs, c_G = sum_{j in G} (dy_i - dy_j) exactly.  With delta* the
+ * largest delta_G whose c_G != 0 (one exists: exact.c removed the zeros),
+ * N = sum_G e^(delta_G - delta*) c_G has a term equal to c_G* and the
+ * others scaled down, and dx_i tau = e^(d_i + delta*) N / S^2: a product
+ * whose exponential may underflow MPFR's range while N keeps the sign. */
+static void vjp_scaled(row *r, size_t i, const iv *di, const iv *beta,
+                       const iv *S, iv *y, mpfr_prec_t P) {
+  iv N, a, c, tmp;
+  iv_init(&N, P), iv_init(&a, P), iv_init(&c, P), iv_init(&tmp, P);
+  mpfr_t t;
+  mpfr_init2(t, P);
+  mpq_t cg, q;
+  mpq_inits(cg, q, (mpq_ptr)0);
+  size_t *o = r->order; /* active indices sorted by x, descending */
+  size_t top = (size_t)-1;
+  iv_d(&N, 0);
+  for (size_t a0 = 0; a0 < r->nact;) {
+    size_t b = a0;
+    mpq_set_ui(cg, 0, 1);
+    for (; b < r->nact && r->x[o[b]] == r->x[o[a0]]; b++) {
+      mpq_set_d(q, r->dy[i]);
+      mpq_add(cg, cg, q);
+      mpq_set_d(q, r->dy[o[b]]);
+      mpq_sub(cg, cg, q);
+    }
+    if (mpq_sgn(cg) != 0) {
+      if (top == (size_t)-1) top = o[a0];
+      /* e^((x_G - x_top) beta) c_G */
+      mpfr_set_d(t, r->x[top], MPFR_RNDN);
+      mpfr_d_sub(a.lo, r->x[o[a0]], t, MPFR_RNDD);
+      mpfr_d_sub(a.hi, r->x[o[a0]], t, MPFR_RNDU);
+      iv_mul(&a, &a, beta, t);
+      iv_exp(&a, &a);
+      iv_q(&c, cg);
+      iv_mul(&a, &a, &c, t);
+      iv_add(&N, &N, &a);
+    }
+    a0 = b;
+  }
+  if (top == (size_t)-1) top = r->kmax, iv_d(&N, 0); /* exact zero */
+  /* e^(d_i + delta*) with delta* = (x_top - x_k) beta */
+  mpfr_set_d(t, r->x[r->kmax], MPFR_RNDN);
+  mpfr_d_sub(a.lo, r->x[top], t, MPFR_RNDD);
+  mpfr_d_sub(a.hi, r->x[top], t, MPFR_RNDU);
+  iv_mul(&a, &a, beta, t);
+  iv_add(&a, &a, di);
+  iv_exp(&a, &a);
+  iv_mul(y, &a, &N, t);
+  iv_div(y, y, S);
+  iv_div(y, y, S);
+  mpq_clears(cg, q, (mpq_ptr)0);
+  mpfr_clear(t);
+  iv_clear(&N), iv_clear(&a), iv_clear(&c), iv_clear(&tmp);
+}
+
 static void round_at(row *r, mpfr_prec_t P) {
   size_t n = r->n, k = r->kmax;
   iv beta, tmp, T, S, L, y, u, v, *d, *e;
@@ -167,32 +224,22 @@ static void round_at(row *r, mpfr_prec_t P) {
     iv_sub(&y, &L, &d[r->t], &tmp);
     decide(r, 0, &y, P);
     break;
-  case ORACLE_SOFTMAX_VJP: {
-    iv g;
-    iv_init(&g, P);
-    if (r->have_g) iv_q(&g, r->g);
-    else {
-      iv_d(&g, 0);
-      for (size_t j = 0; j < n; j++) {
-        if (!r->act[j]) continue;
-        iv_d(&u, r->dy[j]);
-        iv_mul(&v, &e[j], &u, t);
-        iv_add(&g, &g, &v);
-      }
-      iv_div(&g, &g, &S);
-    }
+  case ORACLE_SOFTMAX_VJP:
     for (size_t i = 0; i < n; i++) {
       if (r->done[i] || !r->act[i]) continue;
-      iv_d(&u, r->dy[i]);
-      iv_sub(&v, &u, &g, &tmp);
-      iv_div(&y, &e[i], &S);
-      iv_mul(&y, &y, &v, t);
+      if (r->have_g) {               /* s_i (dy_i - g) with g exact */
+        iv_q(&v, r->g);
+        iv_d(&u, r->dy[i]);
+        iv_sub(&v, &u, &v, &tmp);
+        iv_div(&y, &e[i], &S);
+        iv_mul(&y, &y, &v, t);
+      } else {
+        vjp_scaled(r, i, &d[i], &beta, &S, &y, P);
+      }
       iv_div(&y, &y, &tau);
       decide(r, i, &y, P);
     }
-    iv_clear(&g);
     break;
-  }
   case ORACLE_LOG_SOFTMAX_VJP: {
     iv D;
     iv_init(&D, P);
@@ -203,7 +250,8 @@ static void round_at(row *r, mpfr_prec_t P) {
       iv_div(&y, &e[i], &S);
       iv_mul(&y, &y, &D, t);
       iv_d(&u, r->dy[i]);
-      iv_sub(&y, &u, &y, &tmp);
+      if (r->dy[i] == 0) iv_neg(&y, &y); /* -s_i D keeps the sign of a tiny product */
+      else iv_sub(&y, &u, &y, &tmp);
       iv_div(&y, &y, &tau);
       decide(r, i, &y, P);
     }
@@ -221,8 +269,24 @@ static void round_at(row *r, mpfr_prec_t P) {
   mpfr_clear(t);
 }
 
+typedef struct { double x; size_t i; } xi;
+static int by_x_desc(const void *a, const void *b) {
+  double u = ((const xi *)a)->x, v = ((const xi *)b)->x;
+  return (u < v) - (u > v);
+}
+
 void oracle_ziv(row *r) {
   mpfr_prec_t P = 128;
+  if (r->f == ORACLE_SOFTMAX_VJP && !r->have_g) {
+    xi *p = malloc(r->nact * sizeof *p);
+    r->order = malloc(r->nact * sizeof *r->order);
+    size_t c = 0;
+    for (size_t j = 0; j < r->n; j++)
+      if (r->act[j]) p[c].x = r->x[j], p[c].i = j, c++;
+    qsort(p, c, sizeof *p, by_x_desc);
+    for (size_t j = 0; j < c; j++) r->order[j] = p[j].i;
+    free(p);
+  }
   for (; r->ndone < r->nout && P <= ORACLE_PREC_MAX; P += P / 2) {
     if (r->st && (unsigned long)P > r->st->max_prec) r->st->max_prec = (unsigned long)P;
     round_at(r, P);
@@ -231,4 +295,6 @@ void oracle_ziv(row *r) {
     r->force = 1;
     round_at(r, ORACLE_PREC_MAX);
   }
+  free(r->order);
+  r->order = NULL;
 }
