@@ -35,6 +35,8 @@ typedef struct {
 
 static void decide(row *r, size_t o, long K, dd v, double err) {
   double res;
+  err = err * (1 + 0x1p-50) + 0x1p-1074; /* bounds computed below 2^-1022 lose
+                                           relative accuracy or underflow */
   if (r->done[o] || !oracle_round_encl(r->fmt, K, v, err, &res)) return;
   oracle_xval xv = {v.hi, v.lo, K, err};
   row_set(r, o, res, &xv, r->st ? &r->st->fast : NULL);
@@ -60,14 +62,16 @@ void oracle_fast(row *r) {
   dd T = dd_d(0);
   double errE = 0, tiny_sum = 0;
   for (size_t j = 0; j < n; j++) {
-    if (vjp && !(fabs(r->dy[j]) <= BIG)) goto out;
+    /* dd products stay exact only away from underflow */
+    if (vjp && !(fabs(r->dy[j]) <= BIG && (r->dy[j] == 0 || fabs(r->dy[j]) >= 1 / BIG)))
+      goto out;
     if (!r->act[j]) continue;
     elem *p = &e[j];
     dd dl = two_sum(r->x[j], -xm); /* exact */
     if (!isfinite(dl.hi)) goto out;
     p->d = dd_mul(dl, beta);       /* error <= 2 DD_OP relative (beta too) */
     if (!(fabs(p->d.hi) <= BIG)) goto out;
-    p->ad = fabs(p->d.hi) * (3 * DD_OP);
+    p->ad = fabs(p->d.hi) * (3 * DD_OP) + 0x1p-1070; /* d may be subnormal */
     if (p->d.hi < TINY_D) {
       p->tiny = 1, p->K = TINY_K, p->m = dd_d(1), p->rel = 1;
     } else {

@@ -241,21 +241,30 @@ static void round_at(row *r, mpfr_prec_t P) {
     }
     break;
   case ORACLE_LOG_SOFTMAX_VJP: {
-    iv D;
-    iv_init(&D, P);
-    iv_d(&D, 0);
-    for (size_t j = 0; j < n; j++) iv_d(&u, r->dy[j]), iv_add(&D, &D, &u);
+    /* (dy_i - s_i D) = (dy_i (S - e_i) - e_i (D - dy_i)) / S, each sum taken
+     * without the i-th term, so s_i near 1 causes no cancellation */
+    iv A, B;
+    iv_init(&A, P), iv_init(&B, P);
     for (size_t i = 0; i < n; i++) {
       if (r->done[i] || !r->act[i]) continue;
-      iv_div(&y, &e[i], &S);
-      iv_mul(&y, &y, &D, t);
-      iv_d(&u, r->dy[i]);
-      if (r->dy[i] == 0) iv_neg(&y, &y); /* -s_i D keeps the sign of a tiny product */
-      else iv_sub(&y, &u, &y, &tmp);
+      iv_d(&A, 0), iv_d(&B, 0);
+      for (size_t j = 0; j < n; j++) {
+        if (j == i) continue;
+        if (r->act[j]) iv_add(&A, &A, &e[j]);
+        iv_d(&u, r->dy[j]), iv_add(&B, &B, &u);
+      }
+      iv_mul(&v, &e[i], &B, t);
+      iv_neg(&v, &v);                      /* -e_i (D - dy_i) */
+      if (r->dy[i] != 0) {
+        iv_d(&u, r->dy[i]);
+        iv_mul(&y, &u, &A, t);
+        iv_add(&v, &v, &y);
+      }
+      iv_div(&y, &v, &S);
       iv_div(&y, &y, &tau);
       decide(r, i, &y, P);
     }
-    iv_clear(&D);
+    iv_clear(&A), iv_clear(&B);
     break;
   }
   default: break;
