@@ -101,7 +101,7 @@ dd oracle_log1pdd(dd t, double *err) {
     dd p = inv_int[13];
     for (int i = 12; i >= 1; i--) p = dd_sub(inv_int[i], dd_mul(t, p));
     dd y = dd_mul(t, p);
-    *err = 4 * DD_OP * y.hi;
+    *err = 4 * DD_OP * y.hi + 0x1p-1074; /* + underflow of tiny parts */
     return y;
   }
   double y0 = log1p(t.hi + t.lo);

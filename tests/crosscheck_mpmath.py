@@ -22,6 +22,7 @@ import math
 import os
 import random
 import struct
+import re
 import subprocess
 import sys
 import time
@@ -900,13 +901,28 @@ def check_batch(args, fmt, cases, keep, batch_no, stats):
     lines = proc.stdout.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    crashed = proc.returncode != 0 or len(lines) != len(cases)
+    # exit 1 is the oracle's documented "an output reached the precision
+    # cap": results are printed and the rows are named on stderr.  Those rows
+    # are not compared (the oracle itself says it could not decide them);
+    # they are counted and printed, and more than MAX_UNRESOLVED fail the run.
+    unresolved = set()
+    if proc.returncode == 1:
+        for m in re.finditer(r"<stdin>:(\d+): \d+ output\(s\) unresolved", proc.stderr):
+            unresolved.add(int(m.group(1)) - 1)
+    crashed = (proc.returncode not in (0, 1) or (proc.returncode == 1 and not unresolved)
+               or len(lines) != len(cases))
     if crashed:
         stats["cli_errors"] += 1
         print("CLI ERROR: %s exited %d with %d lines for %d rows; stderr: %s"
               % (" ".join(cmd), proc.returncode, len(lines), len(cases),
                  proc.stderr.strip()[:500]))
     for i, case in enumerate(cases):
+        if i in unresolved and not crashed:
+            stats["oracle_unresolved"] += 1
+            dys = (" dy=[" + " ".join(v.hex() for v in case.dy) + "]") if case.dy is not None else ""
+            print("ORACLE-UNRESOLVED func=%s format=%s tau=%s x=[%s]%s"
+                  % (case.func, fmt.name, case.tau, " ".join(float(v).hex() for v in case.x), dys))
+            continue
         row = case.row(fmt)
         exp = expected(row)
         got = parse_output_line(fmt, lines[i]) if i < len(lines) and not crashed else None
@@ -979,14 +995,23 @@ def crosscheck(args):
     batches = {}
     for c in cases:
         batches.setdefault(c.batch_key(), []).append(c)
-    stats = {"passed": 0, "failed": 0, "undecided": 0, "cli_errors": 0}
+    stats = {"passed": 0, "failed": 0, "undecided": 0, "cli_errors": 0, "oracle_unresolved": 0}
     for no, key in enumerate(sorted(batches, key=str)):
         check_batch(args, fmt, batches[key], args.keep, no, stats)
     check_bad_inputs(args, fmt, stats)
-    print("format %s: %d CLI calls, %d undecided, %d CLI errors, %.1f s"
-          % (fmt.name, len(batches), stats["undecided"], stats["cli_errors"], time.time() - t0))
+    print("format %s: %d CLI calls, %d undecided, %d CLI errors, %d oracle-unresolved, %.1f s"
+          % (fmt.name, len(batches), stats["undecided"], stats["cli_errors"],
+             stats["oracle_unresolved"], time.time() - t0))
     print("%d passed, %d failed" % (stats["passed"], stats["failed"]))
-    return 0 if stats["failed"] == 0 and stats["cli_errors"] == 0 else 1
+    ok = (stats["failed"] == 0 and stats["cli_errors"] == 0
+          and stats["oracle_unresolved"] <= MAX_UNRESOLVED)
+    return 0 if ok else 1
+
+
+# Known limit: a value within ~2^-500000 of a rounding boundary (e.g. a
+# log_softmax_vjp output equal to a binary16 midpoint plus e^-367000) is
+# beyond the oracle's 32768-bit cap; it says so rather than guess.
+MAX_UNRESOLVED = 2
 
 
 # ---------------------------------------------------------------------------

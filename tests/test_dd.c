@@ -150,7 +150,7 @@ static void test_ops(void) {
     double a = rnd_double(-1000, 1000, 1), b;
     switch (i % 4) {
     case 0: b = rnd_double(-1000, 1000, 1); break;
-    case 1: b = rnd_double(ilogb(a) - 60, ilogb(a) + 60, 1); break;
+    case 1: b = rnd_double(ilogb(a) - 60, ilogb(a) + 60 < 1000 ? ilogb(a) + 60 : 1000, 1); break;
     case 2: b = -a * (1 + ldexp(rnd01() - 0.5, -(int)rndint(1, 52))); break;
     default: b = -a + (double)rndint(-4, 4) * ulp_of(a); break;
     }
