@@ -10,6 +10,7 @@ const oracle_format oracle_bfloat16 = {"bfloat16", ORACLE_FLOAT, 8, -126, 127, 0
 /*                                  name    kind          frac  kmin    kmax */
 const oracle_format oracle_uq0_8 = {"uq0.8", ORACLE_FIXED, 0, 0, 0, 8, 0, 255};
 const oracle_format oracle_q0_15 = {"q0.15", ORACLE_FIXED, 0, 0, 0, 15, -32768, 32767};
+const oracle_format oracle_q4_11 = {"q4.11", ORACLE_FIXED, 0, 0, 0, 11, -32768, 32767};
 
 static const struct { const char *alias; const oracle_format *f; } names[] = {
     {"binary64", &oracle_binary64}, {"f64", &oracle_binary64},
@@ -18,7 +19,7 @@ static const struct { const char *alias; const oracle_format *f; } names[] = {
     {"bfloat16", &oracle_bfloat16}, {"bf16", &oracle_bfloat16},
     {"uq0.8", &oracle_uq0_8},       {"q0.8", &oracle_uq0_8},
     {"u8", &oracle_uq0_8},          {"q0.15", &oracle_q0_15},
-    {"s16", &oracle_q0_15},
+    {"s16", &oracle_q0_15},         {"q4.11", &oracle_q4_11},
 };
 
 const oracle_format *oracle_format_by_name(const char *name) {

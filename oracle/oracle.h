@@ -39,10 +39,11 @@ typedef struct {
 } oracle_format;
 
 extern const oracle_format oracle_binary64, oracle_binary32, oracle_binary16,
-    oracle_bfloat16, oracle_uq0_8, oracle_q0_15;
+    oracle_bfloat16, oracle_uq0_8, oracle_q0_15, oracle_q4_11;
 
 /* Look a format up by name ("binary64"/"f64", "binary32"/"f32",
- * "binary16"/"f16", "bfloat16"/"bf16", "uq0.8"/"q0.8"/"u8", "q0.15"/"s16").
+ * "binary16"/"f16", "bfloat16"/"bf16", "uq0.8"/"q0.8"/"u8", "q0.15"/"s16", "q4.11" (int16, scale 2^-11, for
+ * fixed-point log_softmax)).
  * Returns NULL for an unknown name. */
 const oracle_format *oracle_format_by_name(const char *name);
 

@@ -26,7 +26,8 @@
 #include <string.h>
 #include "internal.h"
 
-#define PX 2600 /* exact for any sum/product of two dd of |exponent| <= 600 */
+#define PX 1400 /* exact for any sum/product of the dd operands below (span < 1300 bits) */
+#define PR 400  /* references of exp and log1p: relative error 2^-400 */
 
 static long npass, nfail;
 static int nprinted;
@@ -80,9 +81,10 @@ static dd rnd_dd(int e0, int e1) {
 /* ---- MPFR helpers ---------------------------------------------------- */
 static mpfr_t A, B, R, C, T; /* precision PX */
 
-static void set_dd(mpfr_t x, dd a) { /* exact at PX bits */
+static void set_dd(mpfr_t x, dd a) { /* exact at PX bits, or a failure */
   mpfr_set_d(x, a.hi, MPFR_RNDN);
-  mpfr_add_d(x, x, a.lo, MPFR_RNDN);
+  if (mpfr_add_d(x, x, a.lo, MPFR_RNDN) != 0)
+    FAIL("test_dd itself: (%a,%a) not exact in %ld bits", a.hi, a.lo, (long)mpfr_get_prec(x));
 }
 /* log2 of |c - r| / |r| (c, r: MPFR), -inf if equal; r != 0 */
 static double log2_relerr(mpfr_srcptr c, mpfr_srcptr r) {
@@ -131,20 +133,22 @@ static void check_op(op_t op, dd a, dd b) {
          normalised(c) ? "" : ", result not normalised");
 }
 
+static mpfr_t EA, ER, EC; /* 2200 bits: exact for two doubles of the normal range */
 static void check_eft(int prod, double a, double b) {
   dd c = prod ? two_prod(a, b) : two_sum(a, b);
-  mpfr_set_d(A, a, MPFR_RNDN);
-  if (prod) mpfr_mul_d(R, A, b, MPFR_RNDN);
-  else mpfr_add_d(R, A, b, MPFR_RNDN); /* exact at PX bits */
-  set_dd(C, c);
-  double rn = mpfr_get_d(R, MPFR_RNDN);
-  if (mpfr_equal_p(C, R) && c.hi == rn) npass++;
+  mpfr_set_d(EA, a, MPFR_RNDN);
+  if (prod) mpfr_mul_d(ER, EA, b, MPFR_RNDN);
+  else mpfr_add_d(ER, EA, b, MPFR_RNDN); /* exact */
+  set_dd(EC, c);
+  double rn = mpfr_get_d(ER, MPFR_RNDN);
+  if (mpfr_equal_p(EC, ER) && c.hi == rn) npass++;
   else FAIL("%s(%a, %a) = (%a, %a): not exact (RN = %a)", prod ? "two_prod" : "two_sum", a,
             b, c.hi, c.lo, rn);
 }
 
 static void test_ops(void) {
   const int N = 100000;
+  mpfr_inits2(2200, EA, ER, EC, (mpfr_ptr)0);
   for (int i = 0; i < N; i++) {
     /* two_sum over the whole normal range, two_prod with an in-range product */
     double a = rnd_double(-1000, 1000, 1), b;
@@ -159,6 +163,7 @@ static void test_ops(void) {
     b = rnd_double(-450 - ilogb(a), 450 - ilogb(a), 1);
     check_eft(1, a, b);
   }
+  mpfr_clears(EA, ER, EC, (mpfr_ptr)0);
   for (op_t op = 0; op < OP_N; op++) {
     maxerr[op] = -INFINITY;
     for (int i = 0; i < N; i++) {
@@ -211,7 +216,8 @@ static void check_exp(dd d) {
   long k = 0;
   dd m = oracle_expdd(d, &k);
   set_dd(A, d);
-  mpfr_exp(R, A, MPFR_RNDN); /* relative error 2^-PX */
+  mpfr_set_prec(R, PR);
+  mpfr_exp(R, A, MPFR_RNDN); /* relative error 2^-PR */
   set_dd(C, m);
   double mv = m.hi + m.lo;
   mpfr_mul_2si(C, C, k, MPFR_RNDN);
@@ -219,6 +225,7 @@ static void check_exp(dd d) {
   if (e > max_exp_err) max_exp_err = e;
   if (mv < min_m) min_m = mv;
   if (mv > max_m) max_m = mv;
+  mpfr_set_prec(R, PX);
   if (e <= -98 && mv >= 0.99 && mv <= 2.01) npass++;
   else FAIL("oracle_expdd d=(%a,%a): k=%ld m=(%a,%a) relerr 2^%.2f (bound 2^-98), m in [0.99,2.01]",
             d.hi, d.lo, k, m.hi, m.lo, e);
@@ -319,7 +326,7 @@ static void check_log1p(dd t) {
 }
 
 static void test_log1pdd(void) {
-  mpfr_inits2(PX, RL, RU, (mpfr_ptr)0);
+  mpfr_inits2(PR, RL, RU, (mpfr_ptr)0);
   check_log1p(dd_d(0));
   double special[] = {0x1p-1000, 0x1p-960, 0x1p-60, 0x1p-30, 0x1p-11, 0x1p-10, 1e-5,
                       0.5, 1, 2, 1e3, 1e6};

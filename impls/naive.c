@@ -1,0 +1,4 @@
+/* naive.c -- placeholder until the family is written (issue 4, in progress). */
+#include "kernel.h"
+const smax_kernel smax_naive_kernels[1];
+const size_t smax_naive_count = 0;

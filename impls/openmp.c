@@ -1,0 +1,4 @@
+/* openmp.c -- placeholder until the family is written (issue 4, in progress). */
+#include "kernel.h"
+const smax_kernel smax_openmp_kernels[1];
+const size_t smax_openmp_count = 0;
