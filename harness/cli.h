@@ -3,4 +3,6 @@
 #define SMAXCHECK_CLI_H
 int cmd_oracle(int argc, char **argv);
 int cmd_bench_oracle(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_bench_kernels(int argc, char **argv);
 #endif

@@ -44,5 +44,8 @@ void oracle_rational(row *r);     /* decide the outputs that are rational */
 void oracle_fast(row *r);         /* decide what the fast path can    */
 void oracle_zeros(row *r);        /* exact zeros and exact sums (VJPs)  */
 void oracle_ziv(row *r);          /* the rest, MPFR intervals         */
+/* An enclosure [lo, hi] of output o that straddles a boundary: decide it
+ * from a rational anchor of known side (anchor.c); 1 if decided. */
+int oracle_anchor(const row *r, size_t o, mpfr_srcptr lo, mpfr_srcptr hi, double *res);
 
 #endif

@@ -69,7 +69,10 @@ static void iv_exp(iv *c, const iv *a) {
 static void decide(row *r, size_t o, const iv *y, mpfr_prec_t P) {
   const oracle_format *f = r->fmt;
   double a = oracle_round_mpfr(f, y->lo), b = oracle_round_mpfr(f, y->hi);
-  if (!r->force && (a != b || signbit(a) != signbit(b))) return;
+  if (!r->force && (a != b || signbit(a) != signbit(b))) {
+    if (!oracle_anchor(r, o, y->lo, y->hi, &a)) return;
+    b = a;
+  }
   mpfr_t w, m;
   mpfr_inits2(P + 8, w, m, (mpfr_ptr)0);
   mpfr_sub(w, y->hi, y->lo, MPFR_RNDU);
