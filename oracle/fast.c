@@ -39,6 +39,8 @@ static void decide(row *r, size_t o, long K, dd v, double err) {
                                            relative accuracy or underflow */
   if (r->done[o] || !oracle_round_encl(r->fmt, K, v, err, &res)) return;
   oracle_xval xv = {v.hi, v.lo, K, err};
+  /* the exact value must be known within 2^-14 ulp (contract: 0.001) */
+  if (!(err <= ldexp(1, (int)(oracle_ulp_exp(r->fmt, &xv) - K - 14)))) return;
   row_set(r, o, res, &xv, r->st ? &r->st->fast : NULL);
 }
 

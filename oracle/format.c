@@ -29,7 +29,7 @@ const oracle_format *oracle_format_by_name(const char *name) {
 }
 
 double oracle_round(const oracle_format *f, double v) {
-  if (isnan(v)) return f->kind == ORACLE_FLOAT ? v : 0.0;
+  if (isnan(v)) return v;
   if (isinf(v)) {
     if (f->kind == ORACLE_FLOAT) return v;
     return ldexp((double)(v > 0 ? f->kmax : f->kmin), -f->frac);

@@ -117,6 +117,10 @@ int oracle_eval(oracle_func f, const oracle_format *fmt, size_t n,
                 const double *x, const oracle_params *prm, double *out,
                 oracle_xval *exact, oracle_stats *st);
 
+/* Tests only: turn the rational-anchor decision (anchor.c) off (0) or on
+ * (1, the default) in the calling thread, to exercise the plain Ziv loop. */
+void oracle_use_anchors(int on);
+
 /* Free MPFR's per-thread caches (call before a thread or program ends, so
  * leak checkers see nothing). */
 void oracle_cleanup(void);

@@ -52,6 +52,8 @@ static double zero(const oracle_format *f, int neg) {
 
 double oracle_round_scaled(const oracle_format *f, long k, dd v) {
   if (v.hi == 0) return zero(f, signbit(v.hi));
+  v = fast_two_sum(v.hi, v.lo); /* hi = RN(hi + lo), which the code below needs */
+  if (v.hi == 0) return zero(f, 0);
   int neg = v.hi < 0;
   double h = fabs(v.hi), l = neg ? -v.lo : v.lo;
   int eh;

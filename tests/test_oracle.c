@@ -246,14 +246,28 @@ static void test_hard(void) {
    * e = e^-200: dx_0 = dy_0 (1+e)/(2+e)^2 = (1 + 2^-24)(1 - e^2/4 + ...), just
    * below a binary32 midpoint by ~2^-602 relative: the Ziv loop must climb
    * past 600 bits, and the value rounds down to 1; dx_1 = -dy_0/(2+e)^2
-   * rounds to -1 the same way; dx_2 ~ -3e-87 underflows to -0. */
-  memset(&st, 0, sizeof st);
-  double v3[3];
-  oracle_params pv = {1, 1, NULL, (double[]){4 + 0x1p-22, 0, 0}, 0};
-  oracle_eval(ORACLE_SOFTMAX_VJP, &oracle_binary32, 3, (double[]){0, 0, -200}, &pv, v3, NULL, &st);
-  CHECK(v3[0] == 1 && v3[1] == -1 && same(v3[2], -0.0), "vjp near midpoint: %a %a %a", v3[0], v3[1], v3[2]);
-  CHECK(st.max_prec >= 600 && st.unresolved == 0, "Ziv loop did not climb: max_prec %lu", st.max_prec);
-  printf("hard case f32 softmax_vjp([0,0,-200]): decided at %lu bits\n", st.max_prec);
+   * rounds to -1 the same way; dx_2 ~ -3e-87 underflows to -0.  With the
+   * rational anchors (anchor.c) it is decided at the first MPFR precision;
+   * without them the plain loop must climb; both must agree. */
+  for (int anchors = 1; anchors >= 0; anchors--) {
+    memset(&st, 0, sizeof st);
+    oracle_use_anchors(anchors);
+    double v3[3];
+    oracle_params pv = {1, 1, NULL, (double[]){4 + 0x1p-22, 0, 0}, 0};
+    oracle_eval(ORACLE_SOFTMAX_VJP, &oracle_binary32, 3, (double[]){0, 0, -200}, &pv, v3, NULL, &st);
+    CHECK(v3[0] == 1 && v3[1] == -1 && same(v3[2], -0.0), "vjp near midpoint (anchors %d): %a %a %a",
+          anchors, v3[0], v3[1], v3[2]);
+    CHECK(st.unresolved == 0 && st.ziv >= 2 && (anchors ? st.max_prec == 128 : st.max_prec >= 600),
+          "anchors %d: max_prec %lu ziv %lu", anchors, st.max_prec, st.ziv);
+    printf("hard case f32 softmax_vjp([0,0,-200]), anchors %s: decided at %lu bits\n",
+           anchors ? "on" : "off", st.max_prec);
+    /* the same holds for the lse cases above */
+    memset(&st, 0, sizeof st);
+    oracle_eval(ORACLE_LOGSUMEXP, &oracle_binary32, 2, (double[]){m, m - 200}, NULL, &y, NULL, &st);
+    CHECK(y == 1 + 0x1p-23 && (anchors ? st.max_prec == 128 : st.max_prec > 288),
+          "lse midpoint (anchors %d): %a at %lu bits", anchors, y, st.max_prec);
+  }
+  oracle_use_anchors(1);
   /* the exact tie itself (one element): ties to even, i.e. down */
   memset(&st, 0, sizeof st);
   oracle_eval(ORACLE_LOGSUMEXP, &oracle_binary64, 1, (double[]){x0}, &p, &y, NULL, &st);
