@@ -4,10 +4,11 @@
 #include <string.h>
 #include "cli.h"
 #include "kernel.h"
+#include "families.h"
 #include "oracle.h"
 
 static const char usage[] =
-    "usage: smaxcheck list [kernels|functions|formats]\n"
+    "usage: smaxcheck list [kernels|functions|formats|families]\n"
     "Lists the built-in kernels (name, function, format, flags, claim,\n"
     "special-value convention), the functions and the formats.\n";
 
@@ -47,7 +48,13 @@ int cmd_list(int argc, char **argv) {
     for (int f = 0; f < SMAX_NFORMATS; f++) printf(" %s", smax_format_name(f));
     printf("\n");
   }
-  if (!all && strcmp(what, "kernels") && strcmp(what, "functions") && strcmp(what, "formats")) {
+  if (all || !strcmp(what, "families")) {
+    size_t nf;
+    const family *f = families(&nf);
+    printf("%sfamilies:\n", all ? "\n" : "");
+    for (size_t i = 0; i < nf; i++) printf("  %-12s %s\n", f[i].name, f[i].help);
+  }
+  if (!all && strcmp(what, "families") && strcmp(what, "kernels") && strcmp(what, "functions") && strcmp(what, "formats")) {
     fprintf(stderr, "smaxcheck list: unknown list '%s'\n%s", what, usage);
     return 2;
   }

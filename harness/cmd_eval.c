@@ -1,0 +1,164 @@
+/* cmd_eval.c -- `smaxcheck eval`: measure kernels on input families. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "kio.h"
+#include "results.h"
+
+static const char usage[] =
+    "usage: smaxcheck eval [--kernel K] [--func F] [--format FMT] [--family A,B,..]\n"
+    "                      [--n N,M,..] [--rows R] [--tau T] [--seed S] [--threads T]\n"
+    "                      [--shard K/N] [--json OUT] [--show-row R] [--quiet]\n"
+    "Measures every registered kernel matching K/F/FMT (default: all) on the\n"
+    "input families (default: all) for each n (default 16,1000): ULP error vs\n"
+    "the oracle (max, mean, p50/p99/p99.9, %% correctly rounded), ratio to the\n"
+    "Blanchard-Higham-Higham bound and to the kernel's claim, exact sum-to-one\n"
+    "drift, special-value verdicts (oracle/SEMANTICS.md), invariants,\n"
+    "determinism, throughput.  Prints a table; --json writes the results\n"
+    "(harness/SCHEMA.md) atomically.  --threads: harness threads over cells.\n"
+    "--shard K/N evaluates every N-th cell from the K-th (1-based), for array\n"
+    "jobs; `smaxcheck merge` joins the parts.  --show-row R prints row R of\n"
+    "the (single) selected cell: input, kernel output and oracle output in %%a.\n"
+    "Lists: `smaxcheck list` (kernels, functions, formats), `smaxcheck list families`.\n";
+
+static int die(const char *msg, const char *arg) {
+  fprintf(stderr, "smaxcheck eval: ");
+  fprintf(stderr, msg, arg);
+  fputc('\n', stderr);
+  return 2;
+}
+
+/* comma-separated list of sizes */
+static int parse_ns(const char *s, size_t *ns, int max) {
+  int c = 0;
+  char *dup = strdup(s), *save = NULL;
+  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    char *end;
+    double v = strtod(t, &end);
+    if (end == t || *end || !(v >= 0 && v <= 1 << 24) || v != floor(v) || c == max) { free(dup); return -1; }
+    ns[c++] = (size_t)v;
+  }
+  free(dup);
+  return c;
+}
+
+static int match_format(smax_format f, const char *name) {
+  return !strcmp(name, smax_format_name(f)) || !strcmp(name, kio_oracle_format(f)->name) ||
+         kio_oracle_format(f) == oracle_format_by_name(name);
+}
+
+int cmd_eval(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"kernel", 1, 0, 'k'}, {"func", 1, 0, 'f'},    {"format", 1, 0, 'F'}, {"family", 1, 0, 'a'},
+      {"n", 1, 0, 'n'},      {"rows", 1, 0, 'r'},    {"tau", 1, 0, 't'},    {"seed", 1, 0, 's'},
+      {"threads", 1, 0, 'T'}, {"shard", 1, 0, 'S'},  {"json", 1, 0, 'j'},   {"show-row", 1, 0, 'w'},
+      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+  const char *kname = NULL, *fname = NULL, *fmtname = NULL, *fams = NULL, *json = NULL;
+  size_t ns[16] = {16, 1000}, rows = 64;
+  int nn = 2, threads = 1, shard_k = 1, shard_n = 1, quiet = 0, c;
+  long show = -1;
+  double tau = 1;
+  unsigned long seed = 1;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    char *end;
+    switch (c) {
+    case 'k': kname = optarg; break;
+    case 'f': fname = optarg; break;
+    case 'F': fmtname = optarg; break;
+    case 'a': fams = optarg; break;
+    case 'n': if ((nn = parse_ns(optarg, ns, 16)) <= 0) return die("--n '%s': need sizes 0..2^24, comma-separated", optarg); break;
+    case 'r': rows = strtoul(optarg, &end, 10); if (*end || !rows) return die("--rows '%s': need a count >= 1", optarg); break;
+    case 't': tau = strtod(optarg, &end); if (*end || !(tau > 0 && tau < INFINITY)) return die("--tau '%s': need a finite number > 0", optarg); break;
+    case 's': seed = strtoul(optarg, &end, 0); if (*end) return die("--seed '%s': need an integer", optarg); break;
+    case 'T': threads = atoi(optarg); if (threads < 1) return die("--threads '%s': need >= 1", optarg); break;
+    case 'S': if (sscanf(optarg, "%d/%d", &shard_k, &shard_n) != 2 || shard_n < 1 || shard_k < 1 || shard_k > shard_n)
+                return die("--shard '%s': need K/N with 1 <= K <= N", optarg);
+              break;
+    case 'j': json = optarg; break;
+    case 'w': show = strtol(optarg, &end, 10); if (*end || show < 0) return die("--show-row '%s': need a row index", optarg); break;
+    case 'q': quiet = 1; break;
+    case 'h': fputs(usage, stdout); return 0;
+    default: fputs(usage, stderr); return 2;
+    }
+  }
+  if (optind < argc) return die("unexpected argument '%s'", argv[optind]);
+  size_t nk, nf;
+  const smax_kernel *ks = smax_registry(&nk);
+  const family *fl = families(&nf);
+  /* validate the selections, so a typo is an error, not an empty run */
+  int any = 0;
+  for (size_t i = 0; i < nk; i++) any |= !kname || !strcmp(ks[i].name, kname);
+  if (!any) return die("unknown kernel '%s' (see smaxcheck list kernels)", kname);
+  if (fname && oracle_func_by_name(fname) < 0) return die("unknown function '%s'", fname);
+  if (fmtname && !oracle_format_by_name(fmtname)) {
+    int ok = 0;
+    for (int f = 0; f < SMAX_NFORMATS; f++) ok |= !strcmp(fmtname, smax_format_name(f));
+    if (!ok) return die("unknown format '%s'", fmtname);
+  }
+  const family *sel[64];
+  size_t nsel = 0;
+  if (fams) {
+    char *dup = strdup(fams), *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+      const family *f = family_by_name(t);
+      if (!f) { fprintf(stderr, "smaxcheck eval: unknown family '%s' (see smaxcheck list families)\n", t); free(dup); return 2; }
+      if (nsel < 64) sel[nsel++] = f;
+    }
+    free(dup);
+  } else {
+    for (size_t i = 0; i < nf && nsel < 64; i++) sel[nsel++] = &fl[i];
+  }
+  /* the cells, then this shard's share */
+  size_t cap = nk * nsel * (size_t)nn + 1, ncell = 0, idx = 0;
+  cell *cells = calloc(cap, sizeof *cells);
+  for (size_t i = 0; i < nk; i++) {
+    const smax_kernel *k = &ks[i];
+    if ((kname && strcmp(k->name, kname)) || (k->flags & SMAX_BROKEN && !kname)) continue;
+    if (fname && strcmp(fname, smax_func_name(k->func)) &&
+        !(k->func == SMAX_CROSS_ENTROPY && !strcmp(fname, "cross_entropy_grad")))
+      continue;
+    if (fmtname && !match_format(k->fmt, fmtname)) continue;
+    for (size_t a = 0; a < nsel; a++)
+      for (int b = 0; b < nn; b++, idx++) {
+        if ((int)(idx % (size_t)shard_n) != shard_k - 1) continue;
+        cell *cl = &cells[ncell++];
+        cl->k = k, cl->fam = sel[a], cl->n = ns[b], cl->rows = rows, cl->tau = tau, cl->seed = seed;
+      }
+  }
+  if (idx == 0) { free(cells); return die("%s", "no kernel matches the selection"); }
+  if (json) { /* fail early on an unwritable output, before the work */
+    FILE *t = fopen(json, "a");
+    if (!t) { fprintf(stderr, "smaxcheck eval: cannot write '%s': %s\n", json, strerror(errno)); free(cells); return 2; }
+    fclose(t);
+  }
+  if (show >= 0) {
+    if (ncell != 1) { free(cells); return die("%s", "--show-row needs a selection of exactly one cell"); }
+    if ((size_t)show >= rows) { free(cells); return die("%s", "--show-row: row out of range"); }
+  }
+  cells_eval(cells, ncell, threads, !quiet);
+  if (show >= 0) {
+    batch b;
+    cell *cl = &cells[0];
+    batch_make(&b, cl->fam, cl->k->fmt, cl->n, cl->rows, cl->seed, cl->tau);
+    printf("input  x:");
+    for (size_t i = 0; i < b.n; i++)
+      printf(" %a", b.mask[show * b.n + i] ? -INFINITY : b.x[show * b.n + i]);
+    printf("\n");
+    batch_free(&b);
+  }
+  if (!quiet) results_table(stdout, cells, ncell);
+  int rc = 0;
+  if (json && results_write(json, cells, ncell, shard_k, shard_n)) {
+    fprintf(stderr, "smaxcheck eval: cannot write '%s': %s\n", json, strerror(errno));
+    rc = 2;
+  } else if (json && !quiet) {
+    fprintf(stderr, "wrote %s (%zu cells)\n", json, ncell);
+  }
+  cells_free(cells, ncell);
+  oracle_cleanup();
+  return rc;
+}
