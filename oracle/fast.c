@@ -33,8 +33,13 @@ typedef struct {
   int tiny;      /* d_j < -1e6: e_j in [0, 2^(TINY_K+1)] */
 } elem;
 
+/* The VJPs are linear in dy: the fast path works on dy 2^sh (max |dy| near
+ * 1, so no product underflows) and scales the outputs back through K. */
+static _Thread_local long dyshift;
+
 static void decide(row *r, size_t o, long K, dd v, double err) {
   double res;
+  K -= dyshift;
   err = err * (1 + 0x1p-50) + 0x1p-1074; /* bounds computed below 2^-1022 lose
                                            relative accuracy or underflow */
   if (r->done[o] || !oracle_round_encl(r->fmt, K, v, err, &res)) return;
@@ -56,16 +61,24 @@ void oracle_fast(row *r) {
   if (!(tau >= 1 / BIG && tau <= BIG && r->scale >= 1 / BIG && r->scale <= BIG))
     return;
   dd beta = dd_div(dd_d(r->scale), dd_d(tau)), dtau = dd_d(tau);
-  elem *e = calloc(n, sizeof *e);
-  if (!e) return;
   int vjp = r->f == ORACLE_SOFTMAX_VJP || r->f == ORACLE_LOG_SOFTMAX_VJP;
+  elem *e = calloc(n, sizeof *e);
+  double *dy = vjp ? malloc(n * sizeof *dy) : NULL;
+  if (!e || (vjp && !dy)) { free(e), free(dy); return; }
+  dyshift = 0;
+  if (vjp) {
+    double mx = 0;
+    for (size_t j = 0; j < n; j++) mx = fmax(mx, fabs(r->dy[j]));
+    dyshift = mx > 0 ? -ilogb(mx) : 0;
+    for (size_t j = 0; j < n; j++) dy[j] = ldexp(r->dy[j], (int)dyshift); /* exact */
+  }
 
   /* d_j and e_j; T = sum_{j != k} e_j */
   dd T = dd_d(0);
   double errE = 0, tiny_sum = 0;
   for (size_t j = 0; j < n; j++) {
     /* dd products stay exact only away from underflow */
-    if (vjp && !(fabs(r->dy[j]) <= BIG && (r->dy[j] == 0 || fabs(r->dy[j]) >= 1 / BIG)))
+    if (vjp && !((dy[j] == 0) == (r->dy[j] == 0) && (dy[j] == 0 || fabs(dy[j]) >= 1 / BIG)))
       goto out;
     if (!r->act[j]) continue;
     elem *p = &e[j];
@@ -154,8 +167,8 @@ void oracle_fast(row *r) {
     double errG = 0, sumabs = 0;
     for (size_t j = 0; j < n; j++) {
       if (!r->act[j]) continue;
-      if (e[j].K < -960) { errG += 0x1p-958 * fabs(r->dy[j]); continue; }
-      dd v = dd_mul_d(dd_ldexp(e[j].m, e[j].K), r->dy[j]);
+      if (e[j].K < -960) { errG += 0x1p-958 * fabs(dy[j]); continue; }
+      dd v = dd_mul_d(dd_ldexp(e[j].m, e[j].K), dy[j]);
       errG += fabs(v.hi) * (e[j].rel + DD_OP) + 0x1p-1070;
       sumabs += fabs(v.hi);
       G = dd_add(G, v);
@@ -166,7 +179,7 @@ void oracle_fast(row *r) {
                    DD_OP * fabs(g.hi)) * INFL;
     for (size_t i = 0; i < n; i++) {
       if (!r->act[i] || r->done[i]) continue;
-      dd w = dd_add_d(dd_neg(g), r->dy[i]);
+      dd w = dd_add_d(dd_neg(g), dy[i]);
       double errw = (errg + DD_OP * fabs(w.hi)) * INFL;
       if (e[i].tiny) {
         if (fabs(w.hi) > 2 * errw) decide_tiny(r, i, w.hi < 0);
@@ -183,13 +196,13 @@ void oracle_fast(row *r) {
   case ORACLE_LOG_SOFTMAX_VJP: {
     dd D = dd_d(0);
     double sumabs = 0;
-    for (size_t j = 0; j < n; j++) D = dd_add_d(D, r->dy[j]), sumabs += fabs(r->dy[j]);
+    for (size_t j = 0; j < n; j++) D = dd_add_d(D, dy[j]), sumabs += fabs(dy[j]);
     double errD = (double)n * DD_OP * sumabs * INFL;
     for (size_t i = 0; i < n; i++) {
       if (!r->act[i] || r->done[i]) continue;
       if (e[i].tiny) {
-        if (r->dy[i] != 0) {
-          dd v = dd_div(dd_d(r->dy[i]), dtau);
+        if (dy[i] != 0) {
+          dd v = dd_div(dd_d(dy[i]), dtau);
           decide(r, i, 0, v, DD_OP * fabs(v.hi) + 0x1p-1000);
         } else if (fabs(D.hi) > 2 * errD) {
           decide_tiny(r, i, D.hi > 0);
@@ -207,7 +220,7 @@ void oracle_fast(row *r) {
         errp = fabs(p.hi) * (e[i].rel + ES + 2 * DD_OP) + fabs(sq.hi) * errD +
                0x1p-1070;
       }
-      dd w = dd_sub(dd_d(r->dy[i]), p);
+      dd w = dd_sub(dd_d(dy[i]), p);
       dd v = dd_div(w, dtau);
       double err = (errp + DD_OP * fabs(w.hi)) / tau * (1 + 0x1p-50) + DD_OP * fabs(v.hi);
       decide(r, i, 0, v, err * INFL);
@@ -218,4 +231,6 @@ void oracle_fast(row *r) {
   }
 out:
   free(e);
+  free(dy);
+  dyshift = 0;
 }

@@ -960,7 +960,10 @@ def run_cli(args, fmt, cases, keep, batch_no):
             fh.write(text)
         with open(stem + ".cmd", "w") as fh:
             fh.write(" ".join(cmd) + " < " + stem + ".in\n")
-    proc = subprocess.run(cmd, input=text, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, input=text, capture_output=True, text=True)
+    except OSError as err:            # e.g. the binary is being rebuilt
+        proc = subprocess.CompletedProcess(cmd, 127, "", "cannot run: %s" % err)
     if keep:
         with open(stem + ".out", "w") as fh:
             fh.write(proc.stdout)
@@ -1074,7 +1077,10 @@ def check_bad_inputs(args, fmt, stats):
     """Bad input: exit code 2, empty stdout, stderr names the line and token."""
     for func, text, lineno, token in bad_inputs(fmt):
         cmd = [args.smaxcheck, "oracle", "--func", func, "--format", fmt.name]
-        proc = subprocess.run(cmd, input=text, capture_output=True, text=True)
+        try:
+            proc = subprocess.run(cmd, input=text, capture_output=True, text=True)
+        except OSError as err:
+            proc = subprocess.CompletedProcess(cmd, 127, "", "cannot run: %s" % err)
         problems = []
         if proc.returncode != 2:
             problems.append("exit %d (want 2)" % proc.returncode)
