@@ -45,6 +45,45 @@ static int parse_ns(const char *s, size_t *ns, int max) {
   return c;
 }
 
+/* print row r of cell c: input, the kernel's outputs, the oracle's */
+static void show_row(const cell *c, size_t r) {
+  batch b;
+  if (batch_make(&b, c->fam, c->k->fmt, c->n, c->rows, c->seed, c->tau)) return;
+  size_t n = b.n, no = c->k->func == SMAX_LOGSUMEXP ? 1 : n;
+  unsigned char *x = calloc(n + 1, 8), *dy = calloc(n + 1, 8), *y = calloc(n + 1, 8), *loss = calloc(1, 8);
+  double *want = calloc(n + 1, sizeof *want);
+  for (size_t i = 0; i < n; i++) {
+    kio_store_in(c->k->fmt, x, i, b.x[r * n + i]);
+    kio_store_in(c->k->fmt, dy, i, b.dy[r * n + i]);
+  }
+  smax_args a = {1, n, x, n, dy, n, b.mask + r * n, n, b.target + r, y, no, loss, b.tau, b.in_scale, 1};
+  int rc = c->k->run(&a);
+  const oracle_format *of = kio_oracle_format(c->k->fmt);
+  oracle_params p = {b.tau, b.in_scale, b.mask + r * n, b.dy + r * n, b.target[r]};
+  oracle_func f = c->k->func == SMAX_CROSS_ENTROPY ? ORACLE_CROSS_ENTROPY_GRAD : (oracle_func)c->k->func;
+  oracle_eval(f, of, n, b.x + r * n, &p, want, NULL, NULL);
+  printf("row %zu of %s n=%zu tau=%a seed=%lu (format %s, in_scale %a)\nx:     ", r, c->fam->name, n, b.tau,
+         c->seed, smax_format_name(c->k->fmt), b.in_scale);
+  for (size_t i = 0; i < n; i++) printf(" %a", b.mask[r * n + i] ? -INFINITY : b.x[r * n + i]);
+  if (f == ORACLE_SOFTMAX_VJP || f == ORACLE_LOG_SOFTMAX_VJP) {
+    printf("\ndy:    ");
+    for (size_t i = 0; i < n; i++) printf(" %a", b.dy[r * n + i]);
+  }
+  if (c->k->func == SMAX_CROSS_ENTROPY) printf("\ntarget: %d", (int)b.target[r]);
+  printf("\nkernel:");
+  if (rc) printf(" (rejected the arguments)");
+  else for (size_t i = 0; i < no; i++) printf(" %a", kio_load_out(c->k->fmt, y, i));
+  printf("\noracle:");
+  for (size_t i = 0; i < no; i++) printf(" %a", want[i]);
+  if (c->k->func == SMAX_CROSS_ENTROPY) {
+    oracle_eval(ORACLE_CROSS_ENTROPY, of, n, b.x + r * n, &p, want, NULL, NULL);
+    printf("\nloss:   kernel %a oracle %a", kio_load_out(c->k->fmt, loss, 0), want[0]);
+  }
+  printf("\n");
+  free(x), free(dy), free(y), free(loss), free(want);
+  batch_free(&b);
+}
+
 static int match_format(smax_format f, const char *name) {
   return !strcmp(name, smax_format_name(f)) || !strcmp(name, kio_oracle_format(f)->name) ||
          kio_oracle_format(f) == oracle_format_by_name(name);
@@ -140,16 +179,7 @@ int cmd_eval(int argc, char **argv) {
     if ((size_t)show >= rows) { free(cells); return die("%s", "--show-row: row out of range"); }
   }
   cells_eval(cells, ncell, threads, !quiet);
-  if (show >= 0) {
-    batch b;
-    cell *cl = &cells[0];
-    batch_make(&b, cl->fam, cl->k->fmt, cl->n, cl->rows, cl->seed, cl->tau);
-    printf("input  x:");
-    for (size_t i = 0; i < b.n; i++)
-      printf(" %a", b.mask[show * b.n + i] ? -INFINITY : b.x[show * b.n + i]);
-    printf("\n");
-    batch_free(&b);
-  }
+  if (show >= 0) show_row(&cells[0], (size_t)show);
   if (!quiet) results_table(stdout, cells, ncell);
   int rc = 0;
   if (json && results_write(json, cells, ncell, shard_k, shard_n)) {

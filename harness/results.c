@@ -157,6 +157,12 @@ void results_table(FILE *fp, const cell *cells, size_t nc) {
               smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n);
       continue;
     }
+    if (!m->outputs) {
+      fprintf(fp, "%-14s %-16s %-9s %-11s %6zu %9s %9s %9s %7s %8s %8s %8s %10.3g %s\n", c->k->name,
+              smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n, "-", "-", "-", "-",
+              "-", "-", "-", m->elem_per_s, sp);
+      continue;
+    }
     fprintf(fp, "%-14s %-16s %-9s %-11s %6zu %9.3g %9.3g %9.3g %7.2f %8.3g %8.3g %8.3g %10.3g %s\n",
             c->k->name, smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n,
             m->max_ulp, m->mean_ulp, m->p99, m->pct_cr, m->max_ratio, m->max_claim_ratio, m->max_drift,
