@@ -88,3 +88,13 @@ double kio_load_out(smax_format f, const void *buf, size_t i) {
   default: return NAN;
   }
 }
+
+double kio_error(smax_format f, double got, double want, const oracle_xval *exact, double *unc) {
+  if (unc) *unc = 0;
+  if ((isnan(got) && isnan(want)) || (got == want && signbit(got) == signbit(want))) return 0;
+  const oracle_format *of = kio_oracle_format(f);
+  if (of->kind == ORACLE_FIXED && isfinite(got) &&
+      (want == ldexp((double)of->kmin, -of->frac) || want == ldexp((double)of->kmax, -of->frac)))
+    return fabs(got - want) * ldexp(1, of->frac);
+  return oracle_ulp_error(of, got, exact, unc);
+}

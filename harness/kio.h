@@ -18,4 +18,9 @@ double kio_round_in(smax_format f, double v);
 void kio_store_in(smax_format f, void *buf, size_t i, double v);
 /* Load output i as its real value (fixed point: q * 2^-frac). */
 double kio_load_out(smax_format f, const void *buf, size_t i);
+/* The suite's error of a kernel output: 0 if it equals the correctly
+ * rounded value want (bits, or both NaN); for fixed point, whose outputs
+ * saturate, the LSB distance to want when want is saturated; otherwise
+ * oracle_ulp_error against the exact value. */
+double kio_error(smax_format f, double got, double want, const oracle_xval *exact, double *unc);
 #endif

@@ -272,7 +272,7 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
     double spread = (mx - mn) / b->tau;
     int claimed = !(k->claim.max_abs_input > 0 && fmax(fabs(mx), fabs(mn)) / b->tau > k->claim.max_abs_input);
     for (size_t o = 0; o < no; o++) {
-      double unc = 0, e = same(got[o], want[o]) ? 0 : oracle_ulp_error(of, got[o], &xv[o], &unc);
+      double unc = 0, e = kio_error(k->fmt, got[o], want[o], &xv[o], &unc);
       ncr += same(got[o], want[o]);
       errs[ne++] = e;
       sum += isfinite(e) ? e : 0;

@@ -57,9 +57,9 @@ static void gen_row(smax_format f, int fam, size_t n, double *x, unsigned char *
 static double u_of(const oracle_format *of) { return of->kind == ORACLE_FLOAT ? ldexp(1, -of->p) : 0; }
 
 /* check one output against the claim */
-static int judge(const smax_kernel *k, const oracle_format *of, double got,
+static int judge(const smax_kernel *k, const oracle_format *of, double got, double want,
                  const oracle_xval *xv, size_t n, double spread, double *worst) {
-  double unc, e = oracle_ulp_error(of, got, xv, &unc);
+  double unc, e = kio_error(k->fmt, got, want, xv, &unc);
   double ulp = ldexp(1, (int)oracle_ulp_exp(of, xv));
   double allow = k->claim.ulp_const + k->claim.ulp_per_n * (double)n +
                  k->claim.ulp_per_spread * spread +
@@ -131,7 +131,7 @@ static int check(const smax_kernel *k, int fam, size_t n, double tau, int quiet)
     oracle_eval(of_, of, n, xr, &p, want, xv, NULL);
     for (size_t o = 0; o < no; o++) {
       double got = kio_load_out(k->fmt, yb, r * a.y_stride + o);
-      if (!judge(k, of, got, &xv[o], n, spread, &worst)) {
+      if (!judge(k, of, got, want[o], &xv[o], n, spread, &worst)) {
         if (!quiet && fails < 3) print_row(k, tau, n, xr, mr, dr, tg[r], o, got, want[o]);
         fails++;
       }
@@ -139,7 +139,7 @@ static int check(const smax_kernel *k, int fam, size_t n, double tau, int quiet)
     if (k->func == SMAX_CROSS_ENTROPY) { /* the fused loss */
       oracle_eval(ORACLE_CROSS_ENTROPY, of, n, xr, &p, want, xv, NULL);
       double got = kio_load_out(k->fmt, lb, r);
-      if (!judge(k, of, got, &xv[0], n, spread, &worst)) {
+      if (!judge(k, of, got, want[0], &xv[0], n, spread, &worst)) {
         if (!quiet && fails < 3) print_row(k, tau, n, xr, mr, dr, tg[r], n, got, want[0]);
         fails++;
       }
