@@ -7,5 +7,6 @@ int cmd_list(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);
 #endif

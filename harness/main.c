@@ -10,6 +10,7 @@ static const struct {
     {"oracle", "correctly rounded reference values for vectors read from a file", cmd_oracle},
     {"bench-oracle", "oracle throughput vs a naive 1024-bit MPFR evaluation", cmd_bench_oracle},
     {"eval", "measure kernels on input families against the oracle", cmd_eval},
+    {"report", "write the HTML accuracy report from results JSON", cmd_report},
     {"gate", "the CI accuracy gate against harness/thresholds.txt", cmd_gate},
     {"merge", "join the JSON parts of a sharded eval", cmd_merge},
     {"list", "the registered kernels, functions and formats", cmd_list},
