@@ -28,29 +28,46 @@ static char *row_text(const batch *b, size_t r) {
   return s;
 }
 
+static void eval_one(cell *c, int kthreads) {
+  batch b;
+  if (batch_make(&b, c->fam, c->k->fmt, c->n, c->rows, c->seed, c->tau)) return;
+  c->ok = metrics_eval(c->k, c->fam, &b, c->seed, kthreads, &c->m) == 0;
+  if (c->ok && c->m.outputs) c->worst_input = row_text(&b, c->m.worst_row);
+  batch_free(&b);
+}
+
+static void progress_line(const cell *c, size_t done, size_t nc, double t0, double *last) {
+  double t = now();
+  if (t - *last > 1 || (done == nc && t - t0 > 1)) {
+    fprintf(stderr, "\r[%zu/%zu cells, %.0f s] %-14s %-16s %-9s %-12s n=%zu   ", done, nc, t - t0,
+            c->k->name, smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n);
+    if (done == nc) fputc('\n', stderr);
+    *last = t;
+  }
+}
+
+/* Cells of threaded kernels run outside the parallel loop: inside it OpenMP
+ * would not nest, and the thread-count determinism check would see one
+ * thread only. */
 void cells_eval(cell *cells, size_t nc, int threads, int progress) {
   double t0 = now(), last = t0;
   size_t done = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads > 0 ? threads : 1)
   for (size_t i = 0; i < nc; i++) {
-    cell *c = &cells[i];
-    batch b;
-    if (batch_make(&b, c->fam, c->k->fmt, c->n, c->rows, c->seed, c->tau)) continue;
-    c->ok = metrics_eval(c->k, c->fam, &b, c->seed, threads > 1 ? 1 : 0, &c->m) == 0;
-    if (c->ok && c->m.outputs) c->worst_input = row_text(&b, c->m.worst_row);
-    batch_free(&b);
+    if (cells[i].k->flags & SMAX_THREADED) continue;
+    eval_one(&cells[i], 0);
     oracle_cleanup();
 #pragma omp critical
     {
       done++;
-      double t = now();
-      if (progress && (t - last > 1 || (done == nc && t - t0 > 1))) {
-        fprintf(stderr, "\r[%zu/%zu cells, %.0f s] %-14s %-16s %-9s %-12s n=%zu   ", done, nc, t - t0,
-                c->k->name, smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n);
-        if (done == nc) fputc('\n', stderr);
-        last = t;
-      }
+      if (progress) progress_line(&cells[i], done, nc, t0, &last);
     }
+  }
+  for (size_t i = 0; i < nc; i++) {
+    if (!(cells[i].k->flags & SMAX_THREADED)) continue;
+    eval_one(&cells[i], threads);
+    done++;
+    if (progress) progress_line(&cells[i], done, nc, t0, &last);
   }
 }
 
