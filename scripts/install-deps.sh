@@ -10,6 +10,7 @@ required=(
   libmpfr-dev libgmp-dev            # the oracle
   libomp-dev libclang-rt-14-dev     # OpenMP with clang; sanitizer/fuzzer runtimes
   python3 python3-mpmath            # independent cross-check of the oracle (tests)
+  chromium                          # renders the HTML report headless (CTest report_render)
 )
 optional=()
 [ "${1:-}" = "--optional" ] && optional+=()
