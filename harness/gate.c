@@ -1,7 +1,9 @@
 /* gate.c -- the gate suite, the thresholds file and the comparison.
  *
  * Thresholds file (harness/thresholds.txt), one entry per line:
- *   KERNEL FUNCTION FORMAT max_ulp=X bound_ratio=Y drift=Z special=CASE:V,...
+ *   KERNEL FUNCTION FORMAT max_ulp=X nonfinite=K bound_ratio=Y drift=Z special=CASE:V,...
+ * max_ulp is the largest finite ulp error; nonfinite counts outputs whose
+ * error is infinite (NaN or inf where the value is finite, or the reverse).
  * '#' starts a comment; any key may be omitted (not gated).  The gate fails
  * when a measured maximum exceeds its entry, when a special-value verdict
  * differs, or when a kernel has no entry.  The file is never rewritten by
@@ -35,14 +37,14 @@ static int parse_entry(char *line, threshold *t, char *why, size_t wl) {
   snprintf(t->kernel, sizeof t->kernel, "%s", tok[0]);
   snprintf(t->func, sizeof t->func, "%s", tok[1]);
   snprintf(t->format, sizeof t->format, "%s", tok[2]);
-  t->max_ulp = t->bound_ratio = t->drift = -1;
+  t->max_ulp = t->bound_ratio = t->drift = t->nonfinite = -1;
   for (char *kv; (kv = strtok_r(NULL, " \t", &save));) {
     char *eq = strchr(kv, '=');
     if (!eq) { snprintf(why, wl, "expected key=value (%s)", kv); return -1; }
     *eq = 0;
     const char *key = kv, *val = eq + 1;
     double *dst = !strcmp(key, "max_ulp") ? &t->max_ulp : !strcmp(key, "bound_ratio") ? &t->bound_ratio
-                : !strcmp(key, "drift") ? &t->drift : NULL;
+                : !strcmp(key, "drift") ? &t->drift : !strcmp(key, "nonfinite") ? &t->nonfinite : NULL;
     if (dst) {
       char *end;
       *dst = strtod(val, &end);
@@ -138,7 +140,12 @@ void gate_measure(const smax_kernel *k, size_t nk, gate_entry *e, int threads, i
     g->field = fmax(g->field, metric),                                                     \
     snprintf(g->buf, sizeof g->buf, "family=%s n=%zu tau=%g: %s  # got %a want %a", \
              x->fam->name, x->n, x->tau, m->repro, m->worst_got, m->worst_want);
-      WORST(max_ulp, m->max_ulp, worst_ulp)
+      WORST(max_ulp, m->max_finite_ulp, worst_ulp)
+      if (m->nonfinite) {
+        if (!g->nonfinite) snprintf(g->worst_nonfinite, sizeof g->worst_nonfinite, "family=%s n=%zu tau=%g: %s  # got %a want %a",
+                                    x->fam->name, x->n, x->tau, m->repro, m->worst_got, m->worst_want);
+        g->nonfinite += (double)m->nonfinite;
+      }
       WORST(bound_ratio, m->max_ratio, worst_ratio)
       WORST(drift, m->max_drift, worst_drift)
       for (int s = 0; s < MET_NCASES; s++) {
@@ -183,9 +190,10 @@ size_t gate_check(FILE *fp, const gate_entry *e, size_t ne, const threshold *t, 
     }
     const struct { const char *name; double got, allow; const char *worst; } m[] = {
         {"max_ulp", e[i].max_ulp, th->max_ulp, e[i].worst_ulp},
+        {"nonfinite", e[i].nonfinite, th->nonfinite, e[i].worst_nonfinite},
         {"bound_ratio", e[i].bound_ratio, th->bound_ratio, e[i].worst_ratio},
         {"drift", e[i].drift, th->drift, e[i].worst_drift}};
-    for (int j = 0; j < 3; j++)
+    for (int j = 0; j < 4; j++)
       if (m[j].allow >= 0 && !(m[j].got <= m[j].allow)) {
         fprintf(fp, "FAIL %s %s %s %s measured %.4g > allowed %.4g (thresholds line %ld) %s\n", id[0], id[1],
                 id[2], m[j].name, m[j].got, m[j].allow, th->line, m[j].worst);
@@ -213,12 +221,14 @@ static double up3(double v) {
 void gate_propose(FILE *fp, const gate_entry *e, size_t ne) {
   fprintf(fp, "# smaxcheck accepted errors, measured by `smaxcheck gate --propose`.\n"
               "# Reviewed by a human and committed; never regenerated silently.\n"
-              "# KERNEL FUNCTION FORMAT max_ulp=X bound_ratio=Y drift=Z special=CASE:VERDICT,...\n");
+              "# KERNEL FUNCTION FORMAT max_ulp=X nonfinite=K bound_ratio=Y drift=Z special=CASE:VERDICT,...\n"
+              "# max_ulp: largest finite ulp error; nonfinite: outputs NaN/inf where the value is finite\n");
   for (size_t i = 0; i < ne; i++) {
     const smax_kernel *k = e[i].k;
     if (k->flags & SMAX_BROKEN) continue;
     fprintf(fp, "%s %s %s max_ulp=%.3g", k->name, smax_func_name(k->func), smax_format_name(k->fmt),
             up3(e[i].max_ulp));
+    fprintf(fp, " nonfinite=%.0f", e[i].nonfinite);
     if (kio_oracle_format(k->fmt)->kind == ORACLE_FLOAT) fprintf(fp, " bound_ratio=%.3g", up3(e[i].bound_ratio));
     if (k->func == SMAX_SOFTMAX) fprintf(fp, " drift=%.3g", up3(e[i].drift));
     int first = 1;

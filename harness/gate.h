@@ -10,6 +10,7 @@
 typedef struct {
   char kernel[48], func[24], format[16];
   double max_ulp, bound_ratio, drift;     /* < 0: not gated */
+  double nonfinite;                       /* count, < 0: not gated */
   char special[MET_NCASES][48];           /* "" : not gated */
   long line;                              /* in the thresholds file */
 } threshold;
@@ -21,8 +22,9 @@ long thresholds_load(const char *path, threshold **out, char *err, size_t errlen
 /* What the suite measured for one kernel descriptor. */
 typedef struct {
   const smax_kernel *k;
-  double max_ulp, bound_ratio, drift;
+  double max_ulp, bound_ratio, drift, nonfinite;
   char special[MET_NCASES][48];
+  char worst_nonfinite[640];
   char worst_ulp[640], worst_ratio[640], worst_drift[640]; /* repro lines */
   char worst_special[MET_NCASES][640];
 } gate_entry;

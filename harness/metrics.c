@@ -275,6 +275,8 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
       double unc = 0, e = kio_error(k->fmt, got[o], want[o], &xv[o], &unc);
       ncr += same(got[o], want[o]);
       errs[ne++] = e;
+      if (isfinite(e)) m->max_finite_ulp = fmax(m->max_finite_ulp, e);
+      else m->nonfinite++;
       sum += isfinite(e) ? e : 0;
       if (e > m->max_ulp || ne == 1) {
         m->max_ulp = e, m->worst_row = r, m->worst_out = o, m->worst_got = got[o], m->worst_want = want[o];

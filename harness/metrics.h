@@ -14,6 +14,8 @@ typedef struct {
   /* ULP error over the outputs of finite rows */
   size_t outputs;
   double max_ulp, mean_ulp, p50, p99, p999, pct_cr;
+  double max_finite_ulp;     /* max over the outputs with a finite error  */
+  size_t nonfinite;          /* outputs with an infinite error (NaN/inf for a finite value, or the reverse) */
   double max_ratio;          /* relative error / (BHH bound * u), max      */
   double max_claim_ratio;    /* ulp error / the kernel's own claim, max    */
   double max_drift;          /* softmax: |sum(y) - 1| exactly, in ulps of 1 */

@@ -96,7 +96,7 @@
 #include "kernel.h"
 
 #define BLOCK 512        /* elements per tile */
-#define LANES 16         /* independent max accumulators in a tile */
+#define LANES 16         /* independent sum accumulators in a tile */
 #define STACK_TILES 64   /* rows of up to 64 tiles keep the tile maxima on the stack */
 #define INLINE static inline __attribute__((always_inline))
 

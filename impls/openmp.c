@@ -27,7 +27,7 @@
  * Two modes:
  *   openmp-fast  chunk = one contiguous run of tiles per thread, chunk states
  *                merged left to right: the result depends on the thread
- *                count (within the claim).  One thread = online.c's order.
+ *                count (within the claim); one thread merges as online.c does.
  *   openmp-det   chunk = 64 tiles (32768 elements) whatever the thread count,
  *                chunk states merged in a fixed pairwise tree; every other
  *                operation is per element: bitwise identical for any thread
@@ -114,7 +114,7 @@
 #include "kernel.h"
 
 #define BLOCK 512         /* elements per tile */
-#define LANES 16          /* independent max accumulators in a tile */
+#define LANES 16          /* independent sum accumulators in a tile */
 #define CHUNK_TILES 64    /* openmp-det: tiles per chunk, fixed */
 #define SERIAL_WORK 16384 /* fewer elements in the call: no parallel region */
 #define SPLIT_N 16384     /* shorter rows are never split across threads */
