@@ -29,7 +29,7 @@ bench: release
 report: release
 	@mkdir -p reports/out
 	build-release/smaxcheck eval --n 16,1000 --rows 32 --threads $(JOBS) --quiet --json reports/out/results.json
-	build-release/smaxcheck report reports/out/results.json -o reports/out --thresholds harness/thresholds.txt
+	build-release/smaxcheck report reports/out/results.json -o reports/out
 
 oracle-demo: release
 	@scripts/oracle-demo.sh build-release/smaxcheck
