@@ -30,10 +30,15 @@ static char *row_text(const batch *b, size_t r) {
 
 static void eval_one(cell *c, int kthreads) {
   batch b;
-  if (batch_make(&b, c->fam, c->k->fmt, c->n, c->rows, c->seed, c->tau)) return;
+  if (c->given) b = *c->given;
+  else if (batch_make(&b, c->fam, c->k->fmt, c->n, c->rows, c->seed, c->tau)) return;
   c->ok = metrics_eval(c->k, c->fam, &b, c->seed, kthreads, &c->m) == 0;
   if (c->ok && c->m.outputs) c->worst_input = row_text(&b, c->m.worst_row);
-  batch_free(&b);
+  if (c->given)
+    snprintf(c->m.repro, sizeof c->m.repro, "smaxcheck eval --kernel %s --func %s --format %s --tau %a --input %s",
+             c->k->name, smax_func_name(c->k->func), smax_format_name(c->k->fmt), b.tau, c->source);
+  else
+    batch_free(&b);
 }
 
 static void progress_line(const cell *c, size_t done, size_t nc, double t0, double *last) {

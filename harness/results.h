@@ -15,6 +15,8 @@ typedef struct {
   int ok;              /* 0: the kernel rejected the arguments */
   metrics m;
   char *worst_input;   /* the worst row, "%a" tokens, masked as -inf */
+  const batch *given;  /* rows read from a file (eval --input/--corpus), or NULL */
+  const char *source;  /* "FILE:LINE" of a given row */
 } cell;
 
 /* Evaluate cells[0..nc) (harness threads: parallel over cells; kernels
