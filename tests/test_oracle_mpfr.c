@@ -64,44 +64,12 @@ static long npass, nfail, ntooclose, nce_fixed_refused, nrational, nlimit;
 static int nprinted;
 
 /* ---- PRNG ------------------------------------------------------------- */
-static uint64_t rng_state = 0x0a11ce5eedULL;
-static uint64_t rnd64(void) {
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+#define TEST_SEED 0x0a11ce5eedULL
+#include "oracle_testlib.h"
 static double rnd01(void) { return (double)(rnd64() >> 11) * 0x1p-53; }
-static long rndint(long a, long b) { return a + (long)(rnd64() % (uint64_t)(b - a + 1)); }
 static double gauss(void) {
   double u = rnd01(), v = rnd01();
   return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
-}
-
-static int same(double a, double b) {
-  return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
-}
-
-/* ---- formats, as specified ---------------------------------------------- */
-typedef struct {
-  const oracle_format *f;
-  int fixed, p, emin, emax, frac;
-  long kmin, kmax;
-} fmt_spec;
-static const fmt_spec FMTS[] = {
-    {&oracle_binary64, 0, 53, -1022, 1023, 0, 0, 0},
-    {&oracle_binary32, 0, 24, -126, 127, 0, 0, 0},
-    {&oracle_binary16, 0, 11, -14, 15, 0, 0, 0},
-    {&oracle_bfloat16, 0, 8, -126, 127, 0, 0, 0},
-    {&oracle_uq0_8, 1, 0, 0, 0, 8, 0, 255},
-    {&oracle_q0_15, 1, 0, 0, 0, 15, -32768, 32767},
-    {&oracle_q4_11, 1, 0, 0, 0, 11, -32768, 32767},
-};
-#define NFMT (sizeof FMTS / sizeof FMTS[0])
-
-static void wide_range(void) {
-  mpfr_set_emin(mpfr_get_emin_min());
-  mpfr_set_emax(mpfr_get_emax_max());
 }
 
 /* ---- reference rounding ------------------------------------------------- */

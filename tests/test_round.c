@@ -41,40 +41,8 @@ static int nprinted;
     if (nprinted++ < 60) { printf("FAIL "); mpfr_printf(__VA_ARGS__); printf("\n"); } \
   } while (0)
 
-static uint64_t rng_state = 0x20d0c0deULL;
-static uint64_t rnd64(void) {
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static long rndint(long a, long b) { return a + (long)(rnd64() % (uint64_t)(b - a + 1)); }
-
-static int same(double a, double b) {
-  return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
-}
-
-/* ---- the formats, as specified (not read from format.c) ---------------- */
-typedef struct {
-  const oracle_format *f;
-  int fixed, p, emin, emax, frac;
-  long kmin, kmax;
-} fmt_spec;
-static const fmt_spec FMTS[] = {
-    {&oracle_binary64, 0, 53, -1022, 1023, 0, 0, 0},
-    {&oracle_binary32, 0, 24, -126, 127, 0, 0, 0},
-    {&oracle_binary16, 0, 11, -14, 15, 0, 0, 0},
-    {&oracle_bfloat16, 0, 8, -126, 127, 0, 0, 0},
-    {&oracle_uq0_8, 1, 0, 0, 0, 8, 0, 255},
-    {&oracle_q0_15, 1, 0, 0, 0, 15, -32768, 32767},
-    {&oracle_q4_11, 1, 0, 0, 0, 11, -32768, 32767},
-};
-#define NFMT (sizeof FMTS / sizeof FMTS[0])
-
-static void wide_range(void) {
-  mpfr_set_emin(mpfr_get_emin_min());
-  mpfr_set_emax(mpfr_get_emax_max());
-}
+#define TEST_SEED 0x20d0c0deULL
+#include "oracle_testlib.h"
 
 /* ---- the reference ----------------------------------------------------- */
 /* x (any precision, wide range) rounded to the format */
