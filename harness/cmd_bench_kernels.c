@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "cli.h"
+#include "families.h"
 #include "kio.h"
 
 static double now(void) {
@@ -70,12 +71,8 @@ int cmd_bench_kernels(int argc, char **argv) {
       int have = 0;
       for (size_t i = 0; i < nk; i++) have |= k[i].fmt == (smax_format)f && k[i].func == SMAX_SOFTMAX;
       if (!have) continue;
-      for (size_t i = 0; i < n; i++) { /* Box-Muller from an LCG, seeded */
-        s = s * 6364136223846793005u + 1442695040888963407u;
-        double u = ((s >> 11) + 1) * 0x1p-53;
-        s = s * 6364136223846793005u + 1442695040888963407u;
-        double v = (s >> 11) * 0x1p-53;
-        double g = sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+      for (size_t i = 0; i < n; i++) {
+        double g = rng_gauss(&s);
         kio_store_in(f, x, i, kio_round_in(f, kio_fixed(f) ? 30 * g : 3 * g));
       }
       for (size_t i = 0; i < nk; i++) {

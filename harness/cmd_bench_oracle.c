@@ -11,19 +11,11 @@
 #include <string.h>
 #include <time.h>
 #include "cli.h"
+#include "families.h"
 #include "oracle.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15u;
-static double unif(void) { /* splitmix64 -> [0, 1) */
-  uint64_t z = (rng += 0x9E3779B97F4A7C15u);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-  return (double)((z ^ (z >> 31)) >> 11) * 0x1p-53;
-}
-static double gauss(void) {
-  double u = unif() + 0x1p-60, v = unif();
-  return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
+static uint64_t rng = 0x9E3779B97F4A7C15u; /* seeded: same inputs every run */
+static double gauss(void) { return rng_gauss(&rng); }
 static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);

@@ -11,18 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "families.h"
 #include "kio.h"
 
 static int npass, nfail;
-static uint64_t rng = 42;
-static double unif(void) {
-  rng = rng * 6364136223846793005u + 1442695040888963407u;
-  return (double)(rng >> 11) * 0x1p-53;
-}
-static double gauss(void) {
-  double u = unif() + 0x1p-60, v = unif();
-  return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
+static uint64_t rng = 42; /* the harness's splitmix64 (families.h) */
+static double unif(void) { return rng_unif(&rng); }
+static double gauss(void) { return rng_gauss(&rng); }
 
 /* exp overflow threshold of the real input, per format */
 static double overflow_x(smax_format f) {
