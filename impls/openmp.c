@@ -246,7 +246,7 @@ INLINE T S(load)(const T *x, const unsigned char *mask, size_t j) {
 }
 
 /* max that keeps a NaN once seen */
-INLINE T S(nanmax)(T acc, T v) { return (v > acc) | (v != v) ? v : acc; }
+INLINE T S(nanmax)(T acc, T v) { return ((v > acc) | (v != v)) ? v : acc; }
 
 /* max is exact, so the order (simd lanes) does not matter; NaN kept apart */
 INLINE T S(tile_max)(const T *x, const unsigned char *mask, size_t len) {

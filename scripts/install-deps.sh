@@ -11,9 +11,11 @@ required=(
   libomp-dev libclang-rt-14-dev     # OpenMP with clang; sanitizer/fuzzer runtimes
   python3 python3-mpmath            # independent cross-check of the oracle (tests)
   chromium                          # renders the HTML report headless (CTest report_render)
+  afl++                             # AFL++ fuzz builds and smoke runs (fuzz/)
 )
 optional=()
-[ "${1:-}" = "--optional" ] && optional+=()
+# third-party softmax implementations measured by `smaxcheck compare` (impls/adapters)
+[ "${1:-}" = "--optional" ] && optional+=(libxnnpack-dev libdnnl-dev python3-torch python3-scipy)
 
 missing=()
 for p in "${required[@]}" "${optional[@]}"; do
