@@ -123,6 +123,39 @@ static const char *special_verdict(const smax_kernel *k, const double *got, cons
   return "wrong";
 }
 
+/* Chooses which entries of an n-row a special-case example shows: every
+ * index when n <= MET_EX_VALS, else the first non-finite or masked inputs
+ * (up to 4, they make the case) and then the lowest other indices; sorted.
+ * Returns the count written to idx (MET_EX_VALS entries). */
+static size_t example_pick(const double *x, const unsigned char *mk, size_t n, size_t *idx) {
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < 4 && n > MET_EX_VALS; i++)
+    if (mk[i] || !isfinite(x[i])) idx[k++] = i;
+  for (size_t i = 0; i < n && k < MET_EX_VALS; i++) {
+    int seen = 0;
+    for (size_t j = 0; j < k; j++) seen |= idx[j] == i;
+    if (!seen) idx[k++] = i;
+  }
+  for (size_t a = 1; a < k; a++) /* insertion sort: at most MET_EX_VALS */
+    for (size_t b = a; b > 0 && idx[b - 1] > idx[b]; b--) { size_t t = idx[b]; idx[b] = idx[b - 1], idx[b - 1] = t; }
+  return k;
+}
+
+/* Writes v at the chosen indices in %a into out (MET_EX_LEN bytes), as
+ * "[i]=v" when the row is cut (then "(n=LEN)" ends it); masked entries
+ * (mask[i] != 0) as -inf. */
+static void example_vals(char *out, const double *v, const unsigned char *mask, size_t len,
+                         const size_t *idx, size_t k) {
+  size_t at = 0;
+  out[0] = 0;
+  for (size_t j = 0; j < k && idx[j] < len; j++) {
+    double e = mask && mask[idx[j]] ? -INFINITY : v[idx[j]];
+    if (len > k) at += (size_t)snprintf(out + at, MET_EX_LEN - at, "%s[%zu]=%a", j ? " " : "", idx[j], e);
+    else at += (size_t)snprintf(out + at, MET_EX_LEN - at, "%s%a", j ? " " : "", e);
+  }
+  if (len > k) snprintf(out + at, MET_EX_LEN - at, " (n=%zu)", len);
+}
+
 static void verdict_merge(char *cell, const char *v) {
   if (!cell[0]) snprintf(cell, 48, "%s", v);
   else if (strcmp(cell, v) && strcmp(cell, "wrong")) {
@@ -262,8 +295,19 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
     if (cs < 6) { /* special: fixed point has no reference for NaN rows */
       int nanref = 0;
       for (size_t o = 0; o < no; o++) nanref |= isnan(want[o]) != 0;
-      verdict_merge(m->case_verdict[cs], of->kind == ORACLE_FIXED && nanref ? "n/a"
-                                          : special_verdict(k, got, want, no, n));
+      const char *v = of->kind == ORACLE_FIXED && nanref ? "n/a" : special_verdict(k, got, want, no, n);
+      verdict_merge(m->case_verdict[cs], v);
+      int rank = !strcmp(v, "wrong") ? 2 : strcmp(v, "reference") && strcmp(v, "n/a");
+      if (!m->case_input[cs][0] || rank > m->case_rank[cs]) { /* keep the worst example */
+        m->case_rank[cs] = rank;
+        size_t idx[MET_EX_VALS], oidx[MET_EX_VALS + 1], ki = example_pick(x, mk, n, idx), ko = ki;
+        memcpy(oidx, idx, sizeof idx);
+        if (no == 1) oidx[0] = 0, ko = 1;            /* logsumexp: its one output */
+        else if (no == n + 1) oidx[ko++] = n;        /* cross-entropy: index n is the loss */
+        example_vals(m->case_input[cs], x, mk, n, idx, ki);
+        example_vals(m->case_got[cs], got, NULL, no, oidx, ko);
+        example_vals(m->case_want[cs], want, NULL, no, oidx, ko);
+      }
       continue;
     }
     double mx = -INFINITY, mn = INFINITY;

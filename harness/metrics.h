@@ -7,6 +7,8 @@
 #include "oracle.h"
 
 #define MET_NCASES 8
+#define MET_EX_VALS 6   /* values kept per special-case example */
+#define MET_EX_LEN 240  /* room for MET_EX_VALS "[i]=%a" values and " (n=N)" */
 /* The special-value cases of oracle/SEMANTICS.md, in precedence order. */
 extern const char *const met_case_name[MET_NCASES];
 
@@ -34,6 +36,11 @@ typedef struct {
   double elem_per_s;
   size_t failures;           /* outputs beyond the claim                   */
   char repro[512];           /* one line reproducing the worst output      */
+  /* per special case, one example row (the one with the worst verdict):
+   * input, kernel output and oracle output in %a, at most MET_EX_VALS values */
+  char case_input[MET_NCASES][MET_EX_LEN], case_got[MET_NCASES][MET_EX_LEN];
+  char case_want[MET_NCASES][MET_EX_LEN];
+  int case_rank[MET_NCASES];  /* verdict rank of the example: 0 ref, 1 alt, 2 wrong */
 } metrics;
 
 /* Evaluate kernel k on batch b (from family fam, seed) and fill m.

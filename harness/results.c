@@ -126,6 +126,9 @@ static void cell_json(FILE *fp, const cell *c) {
     if (!m->case_rows[s] || s >= 6) continue;
     fprintf(fp, "%s\"%s\":{\"rows\":%zu,\"verdict\":", first ? "" : ",", met_case_name[s], m->case_rows[s]);
     jstr(fp, m->case_verdict[s]);
+    fputs(",\"input\":", fp), jstr(fp, m->case_input[s]);
+    fputs(",\"got\":", fp), jstr(fp, m->case_got[s]);
+    fputs(",\"want\":", fp), jstr(fp, m->case_want[s]);
     fputc('}', fp);
     first = 0;
   }

@@ -528,6 +528,27 @@ static void section_summary(hbuf *b, const page *p) {
   hb_raw(b, "</tbody></table></div>");
 }
 
+/* Appends to an open title attribute one example row of case `name` for
+ * descriptor q: from a cell whose verdict equals the aggregate `verdict`
+ * (else any with an example), as input / got / want lines, escaped. */
+static void special_example(hbuf *b, const rset *s, const rdesc *q, const char *name, const char *verdict) {
+  const rcell *best = NULL;
+  size_t bj = 0;
+  for (size_t k = 0; k < q->ncells; k++) {
+    const rcell *cc = &s->c[q->cells[k]];
+    for (size_t j = 0; j < cc->nspecial; j++) {
+      if (strcmp(cc->special[j].name, name) || !cc->special[j].input[0]) continue;
+      int match = !strcmp(cc->special[j].verdict, verdict);
+      if (!best || (match && strcmp(best->special[bj].verdict, verdict))) best = cc, bj = j;
+    }
+  }
+  if (!best) return;
+  hb_raw(b, "\n\nexample ("), hb_esc(b, best->family), hb_printf(b, " n=%.0f, ", best->n);
+  hb_esc(b, best->special[bj].verdict), hb_raw(b, "):\ninput: "), hb_esc(b, best->special[bj].input);
+  hb_raw(b, "\ngot:   "), hb_esc(b, best->special[bj].got);
+  hb_raw(b, "\nwant:  "), hb_esc(b, best->special[bj].want);
+}
+
 static void section_special(hbuf *b, const page *p) {
   hb_raw(b, "<h2 id=\"special\">Special values</h2>");
   hb_raw(b, "<p class=\"mut\">What each kernel returns for the special cases of <code>oracle/SEMANTICS.md</code>: "
@@ -535,7 +556,7 @@ static void section_special(hbuf *b, const page *p) {
             "convention</span> the kernel declares, <span class=\"badge a\">an alternative it does not declare</span>, "
             "<span class=\"badge r\">wrong</span>, <span class=\"badge n\">n/a</span> (fixed point: the reference is NaN, "
             "which has no representation), \xe2\x80\x94 not exercised by the families run. Hover a cell for the rows "
-            "seen; the repro commands below print the outputs.</p>");
+            "seen and one example row: its input, the kernel's outputs and the oracle's.</p>");
   hb_raw(b, "<div class=\"scroll\"><table><thead><tr><th>#</th><th class=\"l\">kernel</th><th class=\"l\">function</th>"
             "<th class=\"l\">format</th><th class=\"l\">declared conventions</th>");
   for (size_t i = 0; i < p->ncase; i++) {
@@ -577,6 +598,7 @@ static void section_special(hbuf *b, const page *p) {
       hb_esc(b, extra);
       hb_raw(b, "\n");
       hb_esc(b, fam);
+      special_example(b, p->s, q, p->case_names[c], ca.verdict);
       hb_raw(b, "\">");
       hb_esc(b, ca.verdict);
       hb_raw(b, "</td>");

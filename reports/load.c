@@ -135,7 +135,10 @@ static int load_cell(const char *path, const json *o, rcell *r) {
       if (r->nspecial == REP_MAX_SPECIAL) { err(path, e->line, "more than %d special-value cases", REP_MAX_SPECIAL); return -1; }
       ctx ce = {path, e, "special-value entry"};
       if (get_count(&ce, "rows", 1, 0, &r->special[r->nspecial].rows) ||
-          get_str(&ce, "verdict", 1, &r->special[r->nspecial].verdict))
+          get_str(&ce, "verdict", 1, &r->special[r->nspecial].verdict) ||
+          get_str(&ce, "input", 0, &r->special[r->nspecial].input) ||
+          get_str(&ce, "got", 0, &r->special[r->nspecial].got) ||
+          get_str(&ce, "want", 0, &r->special[r->nspecial].want))
         return -1;
       r->special[r->nspecial++].name = sp->keys[i];
     }

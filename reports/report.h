@@ -24,7 +24,11 @@ typedef struct {
   int det_repeat, det_threads; /* -2: not in the file */
   const char *convention;      /* "" if absent */
   size_t nspecial;
-  struct { const char *name, *verdict; double rows; } special[REP_MAX_SPECIAL];
+  struct {
+    const char *name, *verdict;
+    const char *input, *got, *want; /* one example row in %a, "" if absent */
+    double rows;
+  } special[REP_MAX_SPECIAL];
   int has_worst;
   double worst_row, worst_out;
   const char *got, *want, *input, *repro; /* "" if absent */

@@ -393,7 +393,14 @@ def t_structure(a):
                 got = r[i][0]
                 check(got == (want or "\u2014"), "%s %s: %r (JSON: %r)" % (key, hdr[i], got, want))
                 if want:
-                    check("rows seen" in r[i][1].get("title", ""), "%s %s has a rows-seen tooltip" % (key, hdr[i]))
+                    title = r[i][1].get("title", "")
+                    check("rows seen" in title, "%s %s has a rows-seen tooltip" % (key, hdr[i]))
+                    # the hover shows one cell's example row, as the JSON has it
+                    exs = [c["special"][hdr[i]] for c in cells
+                           if (c["kernel"], c["func"], c["format"]) == key and hdr[i] in c.get("special", {})]
+                    check(any("input: %s\ngot:   %s\nwant:  %s" % (e["input"], e["got"], e["want"]) in title
+                              for e in exs if e.get("input")),
+                          "%s %s: the tooltip shows an example input/got/want from the JSON" % (key, hdr[i]))
                     seen += 1
         check(seen > 0, "some special-value verdicts shown")
 
