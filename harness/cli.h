@@ -9,4 +9,8 @@ int cmd_merge(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench_kernels(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 #endif

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include "cli.h"
 #include "vecio.h"
+#include "kcall.h"
 #include "kio.h"
 #include "results.h"
 
@@ -66,7 +67,7 @@ static void show_row(const cell *c, size_t r) {
     kio_store_in(c->k->fmt, dy, i, b.dy[r * n + i]);
   }
   smax_args a = {1, n, x, n, dy, n, b.mask + r * n, n, b.target + r, y, no, loss, b.tau, b.in_scale, 1};
-  int rc = c->k->run(&a);
+  int rc = kernel_call(c->k, &a);
   const oracle_format *of = kio_oracle_format(c->k->fmt);
   oracle_params p = {b.tau, b.in_scale, b.mask + r * n, b.dy + r * n, b.target[r]};
   oracle_func f = c->k->func == SMAX_CROSS_ENTROPY ? ORACLE_CROSS_ENTROPY_GRAD : (oracle_func)c->k->func;

@@ -15,6 +15,10 @@ static const struct {
     {"merge", "join the JSON parts of a sharded eval", cmd_merge},
     {"list", "the registered kernels, functions and formats", cmd_list},
     {"bench-kernels", "softmax throughput of every kernel family, 1 and 2 threads", cmd_bench_kernels},
+    {"compare", "third-party kernels (plugins, commands) measured in isolated child processes", cmd_compare},
+    {"serve", "answer the external-kernel protocol for a plugin (compare's child)", cmd_serve},
+    {"replay", "decode and judge a fuzz_kernel input (a fuzz finding)", cmd_replay},
+    {"search", "worst-case search: the inputs a kernel is least accurate on", cmd_search},
 };
 
 static void usage(FILE *fp) {

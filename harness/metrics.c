@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "kcall.h"
 #include "kio.h"
 #include "metrics.h"
+#include "special.h"
 
 const char *const met_case_name[MET_NCASES] = {
     "C0-empty", "C1-nan-x", "C2-bad-dy", "C3-pinf-multi",
@@ -66,7 +68,7 @@ static int run(const smax_kernel *k, const batch *b, const bufs *B, int threads)
   a.mask = b->mask, a.mask_stride = b->n, a.target = b->target, a.y = B->y;
   a.y_stride = nout(k->func, b->n), a.loss = B->loss, a.tau = b->tau, a.in_scale = b->in_scale;
   a.threads = threads;
-  return k->run(&a);
+  return kernel_call(k, &a); /* routes kernels running in a child (proxy.h) */
 }
 
 static int same(double a, double b) { return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b)); }
@@ -102,25 +104,6 @@ static void oracle_row(const smax_kernel *k, const batch *b, size_t r, double *w
 static double got_at(const smax_kernel *k, const batch *b, const bufs *B, size_t r, size_t o) {
   if (k->func == SMAX_CROSS_ENTROPY && o == b->n) return kio_load_out(k->fmt, B->loss, r);
   return kio_load_out(k->fmt, B->y, r * nout(k->func, b->n) + o);
-}
-
-/* verdict of a special row: reference, a named alternative, or wrong */
-static const char *special_verdict(const smax_kernel *k, const double *got, const double *want,
-                                   size_t no, size_t n) {
-  int ref = 1, allnan = 1, allzero = 1, allninf = 1, uniform = 1;
-  for (size_t o = 0; o < no; o++) {
-    ref &= same(got[o], want[o]) || (got[o] == want[o]);
-    allnan &= isnan(got[o]) != 0;
-    allzero &= got[o] == 0;
-    allninf &= got[o] == -INFINITY;
-    uniform &= n && fabs(got[o] - 1.0 / (double)n) <= 1e-3 / (double)n;
-  }
-  if (ref) return "reference";
-  if (allnan) return "ieee-nan";
-  if (allzero && k->func != SMAX_LOGSUMEXP) return "zero-row";
-  if (allninf && k->func == SMAX_LOG_SOFTMAX) return "neg-inf-row";
-  if (uniform && k->func == SMAX_SOFTMAX) return "uniform-row";
-  return "wrong";
 }
 
 /* Chooses which entries of an n-row a special-case example shows: every
@@ -285,6 +268,7 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
   size_t ne = 0, ncr = 0, inv_rows = 0;
   double sum = 0, ulp1 = of->kind == ORACLE_FLOAT ? ldexp(1, 1 - of->p) : ldexp(1, -of->frac);
   double u = of->kind == ORACLE_FLOAT ? ldexp(1, -of->p) : 0;
+  int ftz = special_declared(k->convention, "ftz");
   for (size_t r = 0; r < b->rows; r++) {
     const double *x = b->x + r * n;
     const unsigned char *mk = b->mask + r * n;
@@ -295,7 +279,8 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
     if (cs < 6) { /* special: fixed point has no reference for NaN rows */
       int nanref = 0;
       for (size_t o = 0; o < no; o++) nanref |= isnan(want[o]) != 0;
-      const char *v = of->kind == ORACLE_FIXED && nanref ? "n/a" : special_verdict(k, got, want, no, n);
+      special_row sr = {cs, n, x, b->dy + r * n, mk, b->target[r], b->tau, b->in_scale, got, want};
+      const char *v = of->kind == ORACLE_FIXED && nanref ? "n/a" : special_classify(k, &sr);
       verdict_merge(m->case_verdict[cs], v);
       int rank = !strcmp(v, "wrong") ? 2 : strcmp(v, "reference") && strcmp(v, "n/a");
       if (!m->case_input[cs][0] || rank > m->case_rank[cs]) { /* keep the worst example */
@@ -314,9 +299,14 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
     for (size_t i = 0; i < n; i++)
       if (!mk[i]) mx = fmax(mx, x[i] * b->in_scale), mn = fmin(mn, x[i] * b->in_scale);
     double spread = (mx - mn) / b->tau;
-    int claimed = !(k->claim.max_abs_input > 0 && fmax(fabs(mx), fabs(mn)) / b->tau > k->claim.max_abs_input);
+    /* no declared claim (third-party kernels need not): ratio 0, no failures */
+    int claimed = kernel_has_claim(k) &&
+                  !(k->claim.max_abs_input > 0 && fmax(fabs(mx), fabs(mn)) / b->tau > k->claim.max_abs_input);
     for (size_t o = 0; o < no; o++) {
       double unc = 0, e = kio_error(k->fmt, got[o], want[o], &xv[o], &unc);
+      if (ftz && got[o] == 0 && e > 0 && of->kind == ORACLE_FLOAT && isfinite(xv[o].hi) &&
+          fabs(ldexp(xv[o].hi + xv[o].lo, (int)xv[o].e)) < ldexp(1, of->emin))
+        e = 0, m->ftz_outputs++; /* declared ftz: a subnormal result flushed to 0 is the convention */
       ncr += same(got[o], want[o]);
       errs[ne++] = e;
       if (isfinite(e)) m->max_finite_ulp = fmax(m->max_finite_ulp, e);

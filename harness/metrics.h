@@ -17,6 +17,7 @@ typedef struct {
   size_t outputs;
   double max_ulp, mean_ulp, p50, p99, p999, pct_cr;
   double max_finite_ulp;     /* max over the outputs with a finite error  */
+  size_t ftz_outputs;        /* declared ftz: outputs flushed to 0 whose exact value is subnormal (error 0) */
   size_t nonfinite;          /* outputs with an infinite error (NaN/inf for a finite value, or the reverse) */
   double max_ratio;          /* relative error / (BHH bound * u), max      */
   double max_claim_ratio;    /* ulp error / the kernel's own claim, max    */

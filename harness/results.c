@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "kcall.h"
 #include "kio.h"
 #include "results.h"
 
@@ -118,8 +119,12 @@ static void cell_json(FILE *fp, const cell *c) {
       {"shift_ulp", m->shift_ulp}, {"perm_ulp", m->perm_ulp}, {"elem_per_s", m->elem_per_s}};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) fprintf(fp, ",\"%s\":", f[i].k), jnum(fp, f[i].v);
   fprintf(fp, ",\"claim_failures\":%zu,\"mono_violations\":%zu", m->failures, m->mono_viol);
+  fprintf(fp, ",\"ftz_outputs\":%zu", m->ftz_outputs);
   fprintf(fp, ",\"deterministic_repeat\":%d,\"deterministic_threads\":%d", m->det_repeat, m->det_threads);
   fputs(",\"convention\":", fp), jstr(fp, c->k->convention);
+  fputs(",\"about\":", fp), jstr(fp, c->k->about ? c->k->about : "");
+  fputs(",\"source\":", fp), jstr(fp, c->origin ? c->origin : "builtin");
+  fprintf(fp, ",\"claim_declared\":%s", kernel_has_claim(c->k) ? "true" : "false");
   fputs(",\"special\":{", fp);
   int first = 1;
   for (int s = 0; s < MET_NCASES; s++) {
@@ -136,6 +141,13 @@ static void cell_json(FILE *fp, const cell *c) {
   jhex(fp, m->worst_got), fputs(",\"want\":", fp), jhex(fp, m->worst_want);
   fputs(",\"input\":", fp), jstr(fp, c->worst_input ? c->worst_input : "");
   fputs("},\"repro\":", fp), jstr(fp, m->repro);
+  if (c->finding.cls) { /* smaxcheck compare: how a remote kernel's run ended */
+    fputs(",\"finding\":{\"class\":", fp), jstr(fp, c->finding.cls);
+    fputs(",\"message\":", fp), jstr(fp, c->finding.message);
+    fputs(",\"input\":", fp), jstr(fp, c->finding.input);
+    fputs(",\"repro\":", fp), jstr(fp, c->finding.repro), fputc('}', fp);
+  }
+  if (c->skipped) fputs(",\"skipped\":", fp), jstr(fp, c->skipped);
   fputc('}', fp);
 }
 
@@ -178,8 +190,10 @@ void results_table(FILE *fp, const cell *cells, size_t nc) {
         snprintf(sp + strlen(sp), sizeof sp - strlen(sp), "%s%s:%s", sp[0] ? " " : "", met_case_name[s] + 3,
                  m->case_verdict[s]);
     if (!c->ok) {
-      fprintf(fp, "%-14s %-16s %-9s %-11s %6zu  (kernel rejected the arguments)\n", c->k->name,
-              smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n);
+      fprintf(fp, "%-14s %-16s %-9s %-11s %6zu  (%s%s)\n", c->k->name, smax_func_name(c->k->func),
+              smax_format_name(c->k->fmt), c->fam->name, c->n,
+              c->finding.cls ? "finding: " : c->skipped ? "not run: " : "kernel rejected the arguments",
+              c->finding.cls ? c->finding.cls : c->skipped ? c->skipped : "");
       continue;
     }
     if (!m->outputs) {
@@ -188,9 +202,11 @@ void results_table(FILE *fp, const cell *cells, size_t nc) {
               "-", "-", "-", m->elem_per_s, sp);
       continue;
     }
-    fprintf(fp, "%-14s %-16s %-9s %-11s %6zu %9.3g %9.3g %9.3g %7.2f %8.3g %8.3g %8.3g %10.3g %s\n",
+    char claim[16] = "n/a"; /* a kernel without a claim (third-party) */
+    if (kernel_has_claim(c->k)) snprintf(claim, sizeof claim, "%.3g", m->max_claim_ratio);
+    fprintf(fp, "%-14s %-16s %-9s %-11s %6zu %9.3g %9.3g %9.3g %7.2f %8.3g %8s %8.3g %10.3g %s\n",
             c->k->name, smax_func_name(c->k->func), smax_format_name(c->k->fmt), c->fam->name, c->n,
-            m->max_ulp, m->mean_ulp, m->p99, m->pct_cr, m->max_ratio, m->max_claim_ratio, m->max_drift,
+            m->max_ulp, m->mean_ulp, m->p99, m->pct_cr, m->max_ratio, claim, m->max_drift,
             m->elem_per_s, sp);
   }
 }

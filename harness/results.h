@@ -17,6 +17,13 @@ typedef struct {
   char *worst_input;   /* the worst row, "%a" tokens, masked as -inf */
   const batch *given;  /* rows read from a file (eval --input/--corpus), or NULL */
   const char *source;  /* "FILE:LINE" of a given row */
+  /* smaxcheck compare (strings owned by the caller; NULL/zero in eval) */
+  const char *origin;  /* "plugin:PATH", "cmd:COMMAND"; NULL: "builtin" */
+  struct {             /* how a remote kernel's run ended (harness/PROTOCOL.md) */
+    const char *cls;   /* NULL, or "crashed", "hung", "protocol", "garbage" */
+    const char *message, *input, *repro;
+  } finding;
+  const char *skipped; /* not run: why (an earlier finding of its kernel) */
 } cell;
 
 /* Evaluate cells[0..nc) (harness threads: parallel over cells; kernels

@@ -1,4 +1,6 @@
-/* vecio.c -- read and write the oracle's text vector format. */
+/* vecio.c -- read and write the oracle's text vector format.  A line whose
+ * first non-blank character is '#' is a comment (no vector); line numbers
+ * still count it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,7 @@ long vec_read(FILE *fp, const char *name, vec_line **out, char *err, size_t errl
   ssize_t len;
   while ((len = getline(&buf, &bcap, fp)) >= 0) {
     lineno++;
+    if (buf[strspn(buf, " \t")] == '#') continue; /* a comment line (corpus file headers) */
     if (n == cap) {
       cap = cap ? 2 * cap : 64;
       vec_line *p = realloc(v, (size_t)cap * sizeof *p);

@@ -1,6 +1,7 @@
 /* vecio.h -- the oracle's text vector format, read and written.
  * One vector per line: numbers in decimal or C99 hex float, inf, -inf, nan,
- * separated by blanks; a VJP line is "x... | dy...". */
+ * separated by blanks; a VJP line is "x... | dy...".  Lines starting with '#'
+ * (after blanks) are comments. */
 #ifndef SMAXCHECK_VECIO_H
 #define SMAXCHECK_VECIO_H
 #include <stdio.h>

@@ -15,7 +15,7 @@ required=(
 )
 optional=()
 # third-party softmax implementations measured by `smaxcheck compare` (impls/adapters)
-[ "${1:-}" = "--optional" ] && optional+=(libxnnpack-dev libdnnl-dev python3-torch python3-scipy)
+[ "${1:-}" = "--optional" ] && optional+=(libxnnpack-dev libpthreadpool-dev libdnnl-dev python3-torch python3-scipy)
 
 missing=()
 for p in "${required[@]}" "${optional[@]}"; do

@@ -1,0 +1,18 @@
+/* kcall.h -- the one way the harness calls a kernel.
+ *
+ * smax_fn takes no context pointer, so a kernel running in a child process
+ * (proxy.h) cannot be called through its run field: every harness call of a
+ * kernel goes through kernel_call, which forwards proxy descriptors to their
+ * child and calls every other descriptor directly. */
+#ifndef SMAXCHECK_KCALL_H
+#define SMAXCHECK_KCALL_H
+#include "kernel.h"
+
+/* Runs kernel k on a; returns what its smax_fn returns (0 success, nonzero
+ * rejected or, for a remote kernel, failed: see proxy_call). */
+int kernel_call(const smax_kernel *k, const smax_args *a);
+
+/* 1 if k declares an accuracy claim (a nonzero ulp or absolute term);
+ * third-party kernels need not, and then claim ratios are n/a. */
+int kernel_has_claim(const smax_kernel *k);
+#endif
