@@ -76,13 +76,15 @@ static char *describe_text(const smax_kernel *ks, size_t nk, size_t *len) {
   size_t cap = 1, at = 0;
   for (size_t i = 0; i < nk; i++)
     cap += strlen(ks[i].name) + strlen(ks[i].convention ? ks[i].convention : "") +
-           strlen(ks[i].about ? ks[i].about : "") + 48;
+           strlen(ks[i].about ? ks[i].about : "") + 48 + 5 * 32;
   char *s = malloc(cap);
   if (!s) return NULL;
   for (size_t i = 0; i < nk; i++)
-    at += (size_t)snprintf(s + at, cap - at, "%s\t%s\t%s\t%s\t%s\n", ks[i].name, smax_func_name(ks[i].func),
-                           smax_format_name(ks[i].fmt), ks[i].convention ? ks[i].convention : "",
-                           ks[i].about ? ks[i].about : "");
+    at += (size_t)snprintf(s + at, cap - at, "%s\t%s\t%s\t%s\t%s\t%a,%a,%a,%a,%a\n", ks[i].name,
+                           smax_func_name(ks[i].func), smax_format_name(ks[i].fmt),
+                           ks[i].convention ? ks[i].convention : "", ks[i].about ? ks[i].about : "",
+                           ks[i].claim.ulp_const, ks[i].claim.ulp_per_n, ks[i].claim.ulp_per_spread,
+                           ks[i].claim.abs_u_per_n, ks[i].claim.max_abs_input);
   *len = at;
   return s;
 }

@@ -480,14 +480,19 @@ static int parse_describe(proxy *p, char *text, char *err, size_t errlen) {
   for (size_t li = 0; li < lines; li++) {
     char *nl = strchr(line, '\n');
     if (nl) *nl = 0;
-    char *field[5] = {0, 0, 0, 0, 0};
+    char *field[5] = {0, 0, 0, 0, 0}, *rest = NULL, *t = line;
     int nf = 0;
-    for (char *t = line; nf < 5; nf++) {
+    for (; nf < 5; nf++) {
       field[nf] = t;
       char *tab = strchr(t, '\t');
-      if (!tab) { nf++; break; }
+      if (!tab) { nf++, t = NULL; break; }
       *tab = 0;
-      t = tab + 1; /* fields after the fifth are ignored: room to grow */
+      t = tab + 1;
+    }
+    if (nf == 5 && t) { /* the optional sixth field, the claim; later ones are ignored */
+      rest = t;
+      char *tab = strchr(rest, '\t');
+      if (tab) *tab = 0;
     }
     if (nf < 5) {
       snprintf(err, errlen, "%s: DESCRIBE line %zu has %d tab-separated fields, want 5 (name, func, format, convention, about)",
@@ -513,7 +518,21 @@ static int parse_describe(proxy *p, char *text, char *err, size_t errlen) {
     k->run = proxy_run_sentinel, k->flags = 0; /* no determinism or threading claim */
     k->convention = field[3][0] ? field[3] : "reference";
     k->about = field[4];
-    memset(&k->claim, 0, sizeof k->claim); /* protocol v1 carries no claim: n/a */
+    memset(&k->claim, 0, sizeof k->claim); /* no claim: n/a */
+    if (rest && rest[0]) {
+      smax_claim c;
+      char tail;
+      if (sscanf(rest, "%la,%la,%la,%la,%la%c", &c.ulp_const, &c.ulp_per_n, &c.ulp_per_spread,
+                 &c.abs_u_per_n, &c.max_abs_input, &tail) != 5 || !(c.ulp_const >= 0) ||
+          !(c.ulp_per_n >= 0) || !(c.ulp_per_spread >= 0) || !(c.abs_u_per_n >= 0) ||
+          !(c.max_abs_input >= 0) || !isfinite(c.ulp_const + c.ulp_per_n + c.ulp_per_spread + c.abs_u_per_n)) {
+        snprintf(err, errlen, "%s: DESCRIBE line %zu: bad claim '%.80s' (want five numbers >= 0 "
+                 "separated by commas: ulp_const,ulp_per_n,ulp_per_spread,abs_u_per_n,max_abs_input)",
+                 p->label, li + 1, rest);
+        return -1;
+      }
+      k->claim = c;
+    }
     p->rem[li].owner = p, p->rem[li].index = li;
     if (nl) line = nl + 1;
   }

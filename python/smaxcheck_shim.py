@@ -82,10 +82,17 @@ class ProtocolError(Exception):
     """The parent sent something that is not version-1 protocol."""
 
 
-def register(name, func, fmt, fn, convention="", about=""):
+def register(name, func, fmt, fn, convention="", about="", claim=None):
     """Add kernel `fn` computing `func` in storage format `fmt`.
-    Raises ValueError for an unknown func/format or a field holding a tab
-    or newline (DESCRIBE is tab-separated, one kernel per line)."""
+    claim: None, or the accuracy claim of impls/kernel.h's smax_claim as
+    five numbers (ulp_const, ulp_per_n, ulp_per_spread, abs_u_per_n,
+    max_abs_input), sent as DESCRIBE's optional sixth field.
+    Raises ValueError for an unknown func/format, a bad claim or a field
+    holding a tab or newline (DESCRIBE is tab-separated, one kernel per line)."""
+    if claim is not None:
+        claim = tuple(float(c) for c in claim)
+        if len(claim) != 5 or not all(c >= 0 and c != float("inf") for c in claim):
+            raise ValueError("claim must be five finite numbers >= 0: %r" % (claim,))
     if func not in FUNCS:
         raise ValueError("unknown func %r (one of %s)" % (func, ", ".join(FUNCS)))
     if fmt not in FORMATS:
@@ -93,7 +100,7 @@ def register(name, func, fmt, fn, convention="", about=""):
     for field in (name, convention, about):
         if "\t" in field or "\n" in field:
             raise ValueError("kernel fields may not hold tabs or newlines: %r" % field)
-    _kernels.append((name, func, fmt, fn, convention, about))
+    _kernels.append((name, func, fmt, fn, convention, about, claim))
 
 
 def _bf16_representable(v):
@@ -155,8 +162,9 @@ def _respond(out, status, payload=b"", count=0):
 
 
 def _describe_text():
-    """One kernel per line: name, func, format, convention, about."""
-    return "".join("%s\t%s\t%s\t%s\t%s\n" % (k[0], k[1], k[2], k[4], k[5])
+    """One kernel per line: name, func, format, convention, about[, claim]."""
+    return "".join("%s\t%s\t%s\t%s\t%s%s\n" % (k[0], k[1], k[2], k[4], k[5],
+                                               "\t" + ",".join(c.hex() for c in k[6]) if k[6] else "")
                    for k in _kernels).encode("utf-8")
 
 

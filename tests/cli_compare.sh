@@ -113,6 +113,10 @@ if [ -x "$PY" ]; then
   ok $? "compare a Python command: $(tail -3 "$tmp/err")"
   q "$tmp/py.json" 'len(R) == 4 and all(r["ok"] and "finding" not in r for r in R) and all(r["max_ulp"] <= 4 for r in R if r["family"]=="normal1")'
   ok $? "Python softmax measured within 4 ulp"
+  # DESCRIBE's optional claim field reaches the metrics: softmax declares one
+  # (4 spread + 6 ulps, derived in py_softmax.py), log_softmax none
+  q "$tmp/py.json" 'all(r["claim_declared"] == (r["func"] == "softmax") for r in R) and all(r["max_claim_ratio"] <= 1 and r["claim_failures"] == 0 for r in R if r["func"] == "softmax")'
+  ok $? "a claim sent in DESCRIBE is checked (softmax within it, log_softmax none)"
 fi
 
 # ---- plugins that are refused, bad usage ------------------------------------

@@ -13,8 +13,13 @@ import math
 import struct
 import sys
 
-KERNELS = [  # name, func, format, convention, about
-    ("py-softmax", "softmax", "binary64", "ieee-nan", "max shift, math.exp, math.fsum, divide"),
+# Softmax's claim (DESCRIBE's optional sixth field): d_i = (x_i - max)/tau
+# carries 2u|d_i| <= 2u spread absolutely, so e^d_i is within (2 spread + 2)u
+# relatively (math.exp < 1 ulp); fsum rounds the sum once (+u) and the
+# division once (+u): relative error (4 spread + 6)u, i.e. 4 spread + 6 ulps.
+# log_softmax declares none (its error near 0 is absolute).
+KERNELS = [  # name, func, format, convention, about[, claim]
+    ("py-softmax", "softmax", "binary64", "ieee-nan", "max shift, math.exp, math.fsum, divide", "6,0,4,0,0"),
     ("py-softmax", "log_softmax", "binary64", "ieee-nan", "max shift, math.exp, math.fsum, log"),
 ]
 
