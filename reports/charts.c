@@ -133,6 +133,24 @@ static void marker(hbuf *b, int shape, double x, double y, double r, const char 
             opacity);
 }
 
+/* A data point, closed: filled for a built-in kernel; hollow for a
+ * third-party one (white inside, a thick outline in the colour; the line
+ * shapes, which have no inside, get a hollow dot at their centre), so the
+ * two read apart whatever the shape and colour already encode. */
+static void point(hbuf *b, int shape, double x, double y, double r, const char *colour, int hollow, double opacity) {
+  if (!hollow) {
+    marker(b, shape, x, y, r, colour, "#222", opacity);
+    hb_raw(b, "/>");
+  } else if (shape % 7 == 4 || shape % 7 == 6) {
+    marker(b, shape, x, y, r, colour, colour, 1);
+    hb_printf(b, "/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"#fff\" stroke=\"%s\" stroke-width=\"1.5\"/>", x, y,
+              r * .55, colour);
+  } else {
+    marker(b, shape, x, y, r, "#fff", colour, 1);
+    hb_raw(b, " stroke-width=\"2\"/>");
+  }
+}
+
 /* ---- distinct names, for colours and shapes ---- */
 typedef struct {
   const char *name[64];
@@ -234,9 +252,12 @@ void chart_ulp_profile(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
     char t1[32], t2[32], t3[32], t4[32], t5[32];
     fmt_num(t1, sizeof t1, q->mean_ulp), fmt_num(t2, sizeof t2, q->p50), fmt_num(t3, sizeof t3, q->p99);
     fmt_num(t4, sizeof t4, q->p999), fmt_num(t5, sizeof t5, q->max_ulp);
-    hb_printf(b, ": mean %s, p50 %s, p99 %s, p99.9 %s, max %s ulp over %zu cells</title>", t1, t2, t3, t4, t5, q->ncells);
+    hb_printf(b, ": mean %s, p50 %s, p99 %s, p99.9 %s, max %s ulp over %zu cells", t1, t2, t3, t4, t5, q->ncells);
+    if (q->third_party) hb_raw(b, "; "), hb_esc(b, q->source);
+    hb_raw(b, "</title>");
     hb_printf(b, "<text class=\"rowlab\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">", L - 10, y + 4);
     hb_printf(b, "<tspan class=\"rid\">#%d</tspan> ", q->id);
+    if (q->third_party) hb_printf(b, "<tspan class=\"tp\">%s</tspan> ", source_kind(q->source));
     hb_esc_trunc(b, q->kernel, 22);
     hb_raw(b, " \xc2\xb7 ");
     hb_esc_trunc(b, q->func, 16);
@@ -265,6 +286,14 @@ void chart_ulp_profile(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
 }
 
 /* ================= 2. bound ratio vs spread ================= */
+/* is cell c a point of chart 2: measured, with a worst row to take the
+ * spread from? */
+static int spread_point(const rcell *c, double *sp) {
+  if (!c->ok || c->outputs <= 0) return 0;
+  *sp = row_spread(c->input, c->tau);
+  return *sp >= 0;
+}
+
 double row_spread(const char *input, double tau) {
   if (!input || !*input || !(tau > 0)) return -1;
   double mn = INFINITY, mx = -INFINITY;
@@ -288,9 +317,8 @@ void chart_bound_spread(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
     if (!d[i].is_float) continue;
     for (size_t k = 0; k < d[i].ncells; k++) {
       const rcell *c = &s->c[d[i].cells[k]];
-      if (!c->ok || c->outputs <= 0) continue;
-      double sp = row_spread(c->input, c->tau);
-      if (sp < 0) continue;
+      double sp;
+      if (!spread_point(c, &sp)) continue;
       np++;
       if (sp > 0 && isfinite(sp)) xmn = fmin(xmn, sp), xmx = fmax(xmx, sp);
       if (c->bound > 0 && isfinite(c->bound)) ymn = fmin(ymn, c->bound), ymx = fmax(ymx, c->bound);
@@ -320,26 +348,33 @@ void chart_bound_spread(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
     hb_printf(b, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">&gt;1e5</text>", R - 16, B + 14);
   }
   hb_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c0392b\" stroke-width=\"2\"/>", L, y1, R, y1);
+  int tp_shown = 0;
   for (size_t i = 0; i < nd; i++) {
     if (!d[i].is_float) continue;
+    /* in the legends only with a point (not a kernel whose cells all ended in a finding) */
+    size_t k0 = 0;
+    double sp;
+    while (k0 < d[i].ncells && !spread_point(&s->c[d[i].cells[k0]], &sp)) k0++;
+    if (k0 == d[i].ncells) continue;
     const char *col = chart_colour(name_index(&kn, d[i].kernel));
     name_index(&fn, d[i].func);
-    for (size_t k = 0; k < d[i].ncells; k++) {
+    tp_shown |= d[i].third_party;
+    for (size_t k = k0; k < d[i].ncells; k++) {
       const rcell *c = &s->c[d[i].cells[k]];
-      if (!c->ok || c->outputs <= 0) continue;
-      double sp = row_spread(c->input, c->tau);
-      if (sp < 0) continue;
+      if (!spread_point(c, &sp)) continue;
       double x = sp == 0 ? L + 14 : capped && !(sp <= 1e5) ? R - 16 : lpos(&ax, sp);
       double y = c->bound > 0 && isfinite(c->bound) ? lpos(&ay, c->bound) : c->bound == 0 ? B - 3 : T + 3;
       hb_raw(b, "<g>");
-      marker(b, func_shape(c->func), x, y, 4, col, "#222", 0.75);
-      hb_raw(b, "/><title>");
+      point(b, func_shape(c->func), x, y, 4, col, d[i].third_party, 0.75);
+      hb_raw(b, "<title>");
       char t1[32], t2[32], t3[32];
       fmt_num(t1, sizeof t1, sp), fmt_num(t2, sizeof t2, c->bound), fmt_num(t3, sizeof t3, c->n);
       hb_printf(b, "#%d ", d[i].id);
       hb_esc(b, c->kernel), hb_raw(b, " "), hb_esc(b, c->func), hb_raw(b, " "), hb_esc(b, c->format);
       hb_raw(b, ", family "), hb_esc(b, c->family);
-      hb_printf(b, ", n=%s: spread %s, bound ratio %s</title></g>", t3, t1, t2);
+      hb_printf(b, ", n=%s: spread %s, bound ratio %s", t3, t1, t2);
+      if (d[i].third_party) hb_raw(b, "; "), hb_esc(b, d[i].source);
+      hb_raw(b, "</title></g>");
     }
   }
   /* the bound's label on top of the points, with a white halo */
@@ -354,7 +389,11 @@ void chart_bound_spread(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
   ly += 10;
   hb_printf(b, "<text class=\"leghead\" x=\"%.0f\" y=\"%.0f\">function (shape)</text>", lx, ly);
   ly += 18;
-  for (size_t i = 0; i < fn.n && ly < H - 8; i++, ly += 17) legend_item(b, lx, ly, func_shape(fn.name[i]), "#888", fn.name[i]);
+  for (size_t i = 0; i < fn.n && ly < H - 26; i++, ly += 17) legend_item(b, lx, ly, func_shape(fn.name[i]), "#888", fn.name[i]);
+  if (tp_shown) {
+    point(b, 0, lx + 5, ly - 4, 4.5, "#666", 1, 1);
+    hb_printf(b, "<text class=\"leg\" x=\"%.1f\" y=\"%.1f\">hollow: third-party kernel</text>", lx + 14, ly);
+  }
   hb_raw(b, "</svg>");
 }
 
@@ -444,10 +483,9 @@ void chart_pareto(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
     if (px[i] < 0) continue;
     size_t fi = name_index(&fn, d[i].func);
     double x = lpos(&ax, px[i]), y = PY(py[i]);
-    hb_raw(b, "<g>");
+    hb_printf(b, "<g class=\"pt%s\" data-id=\"%d\">", d[i].third_party ? " tp" : "", d[i].id);
     if (on[i]) hb_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"9\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.5\"/>", x, y);
-    marker(b, func_shape(d[i].func), x, y, 5, chart_colour(fi), "#222", 0.85);
-    hb_raw(b, "/>");
+    point(b, func_shape(d[i].func), x, y, 5, chart_colour(fi), d[i].third_party, 0.85);
     /* the label: first free spot around the point */
     char lab[16];
     int ll = snprintf(lab, sizeof lab, "%d", d[i].id);
@@ -469,13 +507,16 @@ void chart_pareto(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
     fmt_rate(t1, sizeof t1, px[i]), fmt_num(t2, sizeof t2, d[i].max_ulp), fmt_num(t3, sizeof t3, py[i]);
     hb_printf(b, "<title>#%d ", d[i].id);
     hb_esc(b, d[i].kernel), hb_raw(b, " "), hb_esc(b, d[i].func), hb_raw(b, " "), hb_esc(b, d[i].format);
-    hb_printf(b, ": %s elem/s, max %s ulp = %s%s</title></g>", t1, t2, t3, on[i] ? " (on its function's Pareto front)" : "");
+    hb_printf(b, ": %s elem/s, max %s ulp = %s%s", t1, t2, t3, on[i] ? " (on its function's Pareto front)" : "");
+    if (d[i].third_party) hb_raw(b, "; "), hb_esc(b, d[i].source);
+    if (d[i].nok_cells) hb_printf(b, "; %zu of %zu cells did not run to the end", d[i].nok_cells, d[i].ncells);
+    hb_raw(b, "</title></g>");
   }
 #undef PY
   double lx = R + 30, ly = T + 10;
   hb_printf(b, "<text class=\"leghead\" x=\"%.0f\" y=\"%.0f\">function</text>", lx, ly);
   ly += 18;
-  for (size_t i = 0; i < fn.n && ly < H - 80; i++, ly += 17) legend_item(b, lx, ly, func_shape(fn.name[i]), chart_colour(i), fn.name[i]);
+  for (size_t i = 0; i < fn.n && ly < H - 100; i++, ly += 17) legend_item(b, lx, ly, func_shape(fn.name[i]), chart_colour(i), fn.name[i]);
   ly += 12;
   hb_printf(b, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"7\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.5\"/>", lx + 5, ly - 4);
   hb_printf(b, "<text class=\"leg\" x=\"%.0f\" y=\"%.0f\">on its function's Pareto front</text>", lx + 16, ly);
@@ -484,6 +525,13 @@ void chart_pareto(hbuf *b, const rset *s, const rdesc *d, size_t nd) {
   hb_printf(b, "<text class=\"leg\" x=\"%.0f\" y=\"%.0f\">the front, per function</text>", lx + 16, ly);
   ly += 18;
   hb_printf(b, "<text class=\"leg\" x=\"%.0f\" y=\"%.0f\">labels: row # in the summary</text>", lx - 2, ly);
+  int any_tp = 0;
+  for (size_t i = 0; i < nd; i++) any_tp |= px[i] >= 0 && d[i].third_party;
+  if (any_tp) {
+    ly += 18;
+    point(b, 0, lx + 5, ly - 4, 4.5, "#666", 1, 1);
+    hb_printf(b, "<text class=\"leg\" x=\"%.0f\" y=\"%.0f\">hollow: third-party (plugin, cmd)</text>", lx + 16, ly);
+  }
   hb_raw(b, "</svg>");
 out:
   free(px), free(py), free(on), free(ord), free(placed);

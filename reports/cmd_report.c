@@ -4,6 +4,10 @@
  * compared with a baseline run, coloured against a thresholds file, and with
  * a fuzz campaign summary (reports/FUZZ_SCHEMA.md).
  *
+ * Third-party kernels (`smaxcheck compare`: plugins, commands) sit beside
+ * the built-in ones in every section, badged with their source; a cell that
+ * ended such a kernel's run with a finding gets a row in "Findings".
+ *
  * Every input is read and checked before anything is written; the page is
  * written to DIR/index.html.tmp.PID and renamed, so DIR/index.html is never
  * half written.  Every string from the inputs is HTML-escaped (kernel names
@@ -29,13 +33,16 @@ static const char usage[] =
     "                        [--title TEXT] [--quiet]\n"
     "Writes DIR/index.html: one self-contained page (no network access, opens\n"
     "from disk) with, per kernel x function x format, a summary row (max / mean\n"
-    "/ p99 ulp, %% correctly rounded, bound and claim ratios, sum drift,\n"
-    "special-value verdicts, throughput) coloured by verdict; the special-value\n"
-    "matrix (oracle/SEMANTICS.md cases); SVG charts (ulp error per kernel, bound\n"
-    "ratio vs input spread with the Blanchard-Higham-Higham bound, accuracy vs\n"
-    "throughput with the Pareto front); the worst inputs in %%a with the command\n"
-    "reproducing each.  RESULTS files (harness/SCHEMA.md, from `smaxcheck eval\n"
-    "--json` or `merge`) are joined.\n"
+    "/ p99 ulp, % correctly rounded, bound and claim ratios, sum drift,\n"
+    "special-value verdicts, throughput) coloured by verdict, third-party\n"
+    "kernels (`compare` plugins and commands) badged with their source; the\n"
+    "findings (a third-party kernel that crashed, hung, broke the protocol or\n"
+    "returned garbage: class, message, the input in %a, the repro command); the\n"
+    "special-value matrix (oracle/SEMANTICS.md cases); SVG charts (ulp error per\n"
+    "kernel, bound ratio vs input spread with the Blanchard-Higham-Higham bound,\n"
+    "accuracy vs throughput with the Pareto front); the worst inputs in %a with\n"
+    "the command reproducing each.  RESULTS files (harness/SCHEMA.md, from\n"
+    "`smaxcheck eval --json`, `compare --json` or `merge`) are joined.\n"
     "  --baseline OLD.json  add a diff against an earlier run (better / worse)\n"
     "  --thresholds FILE    also colour against accepted errors (format of\n"
     "                       harness/thresholds.txt, see harness/gate.c)\n"
@@ -85,7 +92,7 @@ static const char CSS[] =
     "td.r,span.r{background:var(--r);color:var(--rf);font-weight:600}td.t,span.t{background:var(--t);color:var(--tf)}"
     "td.n,span.n{background:var(--n);color:var(--nf)}td.x{color:#9aa1ad}\n"
     ".badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600}\n"
-    ".id{color:var(--mut);font-size:12px}\n"
+    ".id{color:var(--mut);font-size:12px}.badge.src{background:#ebe5f6;color:#51358c;font-weight:500;font-size:11px}\n"
     "code,pre,.mono{font-family:'DejaVu Sans Mono',ui-monospace,Menlo,Consolas,monospace;font-size:12px}\n"
     "code.cmd{background:#f4f5f7;border:1px solid var(--line);border-radius:4px;padding:1px 5px;white-space:pre-wrap;"
     "word-break:break-all;user-select:all}\n"
@@ -98,7 +105,7 @@ static const char CSS[] =
     "svg .grid{stroke:#e8eaee}svg .minor{stroke:#b8bec8}svg .axis{stroke:#6b7280}"
     "svg .tick{font-size:11px;fill:#4b5363}svg .atitle{font-size:12px;fill:#2b3240}"
     "svg .leg{font-size:11.5px;fill:#2b3240}svg .leghead{font-size:12px;font-weight:600;fill:#2b3240}"
-    "svg .rowlab{font-size:12px;fill:#1c2330}svg .rid{fill:#8a92a0}svg .plab{font-size:10.5px;fill:#394152}"
+    "svg .rowlab{font-size:12px;fill:#1c2330}svg .rid{fill:#8a92a0}svg .tp{fill:#51358c;font-size:10.5px}svg .plab{font-size:10.5px;fill:#394152}"
     "svg .ref{stroke:#8a92a0;stroke-dasharray:4 3}svg .reflab{font-size:11px;fill:#5d6677}"
     "svg .front{fill:none;stroke:#111;stroke-width:1.5;stroke-dasharray:6 3}\n"
     "ul.find{margin:6px 0 0 0;padding-left:20px}ul.find li{margin:2px 0}\n"
@@ -219,10 +226,15 @@ static rdesc *build_descs(const rset *s, size_t *nd_out, const threshold *th, lo
   for (size_t i = 0; i < s->n; i++) {
     const rcell *c = &s->c[i];
     size_t j;
+    /* the source is part of the key: a plugin's kernel named like a
+     * built-in one is another kernel, not more cells of it */
     for (j = 0; j < nd; j++)
-      if (!strcmp(d[j].kernel, c->kernel) && !strcmp(d[j].func, c->func) && !strcmp(d[j].format, c->format)) break;
+      if (!strcmp(d[j].kernel, c->kernel) && !strcmp(d[j].func, c->func) && !strcmp(d[j].format, c->format) &&
+          !strcmp(d[j].source, c->source))
+        break;
     if (j == nd) {
       d[nd].kernel = c->kernel, d[nd].func = c->func, d[nd].format = c->format, d[nd].convention = c->convention;
+      d[nd].source = c->source, d[nd].about = c->about, d[nd].third_party = cell_third_party(c);
       nd++;
     }
     slot[i] = j;
@@ -243,8 +255,16 @@ static rdesc *build_descs(const rset *s, size_t *nd_out, const threshold *th, lo
     double wmean = 0, wcr = 0, elems = 0, secs = 0;
     for (size_t k = 0; k < q->ncells; k++) {
       const rcell *c = &s->c[q->cells[k]];
-      if (!c->ok) { q->nok_cells++; continue; }
+      q->claim_na |= !c->claim_declared;
+      if (!c->ok) {
+        q->nok_cells++;
+        if (c->has_finding) q->finding_cells++;
+        else if (c->skipped) q->skipped_cells++;
+        else q->rejected_cells++;
+        continue;
+      }
       q->ok_cells++;
+      q->ftz += c->ftz;
       double el = c->n * (c->rows > 0 ? c->rows : 1);
       if (c->eps > 0 && isfinite(c->eps) && el > 0) elems += el, secs += el / c->eps;
       q->claim_failures += c->claim_failures;
@@ -265,9 +285,22 @@ static rdesc *build_descs(const rset *s, size_t *nd_out, const threshold *th, lo
     q->eps = secs > 0 ? elems / secs : 0;
     /* verdict */
     char t1[32], t2[32];
-    if (q->nok_cells) why_add(q, V_RED, "the kernel rejected the arguments in %zu of %zu cells", q->nok_cells, q->ncells);
+    for (size_t k = 0; k < q->ncells; k++) {
+      const rcell *c = &s->c[q->cells[k]];
+      if (c->has_finding)
+        why_add(q, V_RED, "finding: %.40s in family %.40s n=%.0f (see Findings)", c->f_class, c->family, c->n);
+    }
+    if (q->skipped_cells)
+      why_add(q, q->finding_cells ? V_RED : V_AMBER, "%zu of %zu cells not run (an earlier cell of the kernel ended in a finding)",
+              q->skipped_cells, q->ncells);
+    if (q->rejected_cells)
+      why_add(q, V_RED, "the kernel rejected the arguments in %zu of %zu cells", q->rejected_cells, q->ncells);
     if (isnan(q->max_ulp)) why_add(q, V_RED, "ulp error is nan");
-    if (isnan(q->claim)) why_add(q, V_RED, "claim ratio is nan");
+    if (q->claim_na) {
+      /* nothing to hold the errors against: said, not coloured */
+      why_add(q, V_GREEN, "declares no accuracy claim (claim ratio n/a)");
+      if (isinf(q->max_ulp)) why_add(q, V_AMBER, "infinite ulp error in some outputs (overflow or NaN)");
+    } else if (isnan(q->claim)) why_add(q, V_RED, "claim ratio is nan");
     else if (q->claim > 1 || q->claim_failures > 0) {
       fmt_num(t1, sizeof t1, q->claim);
       why_add(q, V_RED, "claim broken: error up to %s\xc3\x97 the claimed bound (%.0f outputs beyond it)", t1, q->claim_failures);
@@ -275,7 +308,7 @@ static rdesc *build_descs(const rset *s, size_t *nd_out, const threshold *th, lo
       fmt_num(t1, sizeof t1, q->claim);
       why_add(q, V_AMBER, "near the claim: error up to %s\xc3\x97 the claimed bound", t1);
     }
-    if (isinf(q->max_ulp) && q->claim <= 1)
+    if (!q->claim_na && isinf(q->max_ulp) && q->claim <= 1)
       why_add(q, V_AMBER, "infinite ulp error in some outputs (overflow or NaN) on inputs its claim does not cover");
     const char *cases[64];
     size_t ncs = 0;
@@ -346,6 +379,28 @@ static void td_text(hbuf *b, const char *s, const char *cls) {
   hb_raw(b, "</td>");
 }
 
+/* " <badge>" marking a third-party kernel, its source (untrusted: a path
+ * or a command line) in the title; nothing for a built-in one */
+static void badge_src(hbuf *b, const char *source) {
+  if (!source[0] || !strcmp(source, "builtin")) return;
+  hb_raw(b, " <span class=\"badge src\" title=\""), hb_esc(b, source), hb_raw(b, "\">");
+  hb_raw(b, source_kind(source)), hb_raw(b, "</span>");
+}
+
+/* the kernel's name cell: its own description as the title, the source badge */
+static void td_kernel(hbuf *b, const rdesc *q) {
+  hb_raw(b, "<td class=\"l\"");
+  if (q->about[0]) hb_raw(b, " title=\""), hb_esc(b, q->about), hb_raw(b, "\"");
+  hb_raw(b, ">"), hb_esc(b, q->kernel), badge_src(b, q->source), hb_raw(b, "</td>");
+}
+
+/* a claim-ratio cell: n/a when the kernel declares no claim */
+static void td_claim(hbuf *b, const rdesc *q, double v) {
+  if (q->claim_na)
+    hb_raw(b, "<td data-v=\"-inf\" class=\"n\" title=\"the kernel declares no accuracy claim\">n/a</td>");
+  else td_num(b, v, v > 1 || isnan(v) ? "r" : v > 0.8 ? "a" : "g", NULL);
+}
+
 /* ---------------------------------------------------------------------- */
 
 typedef struct {
@@ -369,7 +424,14 @@ static void section_header(hbuf *b, const page *p, char **files, int nfiles, con
   struct tm tm;
   char date[64] = "";
   if (gmtime_r(&now, &tm)) strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
-  hb_printf(b, "<div class=\"meta\">%zu cells, %zu kernel \xc3\x97 function \xc3\x97 format rows, from ", p->s->n, p->nd);
+  size_t ntp = 0, nfind = 0, nskip = 0, nrej = 0;
+  for (size_t i = 0; i < p->nd; i++) {
+    ntp += (size_t)p->d[i].third_party, nfind += p->d[i].finding_cells;
+    nskip += p->d[i].skipped_cells, nrej += p->d[i].rejected_cells;
+  }
+  hb_printf(b, "<div class=\"meta\">%zu cells, %zu kernel \xc3\x97 function \xc3\x97 format rows", p->s->n, p->nd);
+  if (ntp) hb_printf(b, " (%zu of third-party kernels: plugins or commands)", ntp);
+  hb_raw(b, ", from ");
   for (int i = 0; i < nfiles; i++) {
     if (i) hb_raw(b, ", ");
     hb_raw(b, "<code>"), hb_esc(b, files[i]), hb_raw(b, "</code>");
@@ -378,23 +440,25 @@ static void section_header(hbuf *b, const page *p, char **files, int nfiles, con
   if (thr) hb_raw(b, "; thresholds <code>"), hb_esc(b, thr), hb_raw(b, "</code>");
   if (fuzz) hb_raw(b, "; fuzz summary <code>"), hb_esc(b, fuzz), hb_raw(b, "</code>");
   hb_printf(b, ". Generated %s by <code>smaxcheck report</code>.</div>", date);
-  hb_raw(b, "<nav><a href=\"#summary\">Summary</a><a href=\"#special\">Special values</a><a href=\"#charts\">Charts</a>"
-            "<a href=\"#worst\">Worst inputs</a>");
+  hb_raw(b, "<nav><a href=\"#summary\">Summary</a>");
+  if (nfind) hb_raw(b, "<a href=\"#findings\">Findings</a>");
+  hb_raw(b, "<a href=\"#special\">Special values</a><a href=\"#charts\">Charts</a><a href=\"#worst\">Worst inputs</a>");
   if (baseline) hb_raw(b, "<a href=\"#diff\">Changes vs baseline</a>");
   if (fuzz) hb_raw(b, "<a href=\"#fuzz\">Fuzzing</a>");
   hb_raw(b, "<a href=\"#notes\">How to read</a></nav>");
-  size_t cnt[3] = {0, 0, 0}, cells_ok = 0;
+  size_t cnt[3] = {0, 0, 0};
   double outs = 0;
   for (size_t i = 0; i < p->nd; i++) cnt[p->d[i].verdict]++, outs += p->d[i].outputs;
-  for (size_t i = 0; i < p->s->n; i++) cells_ok += p->s->c[i].ok;
   char o[32];
   fmt_num(o, sizeof o, outs);
   hb_printf(b, "<div class=\"cards\"><div class=\"card g\"><b>%zu</b><span>within %s</span></div>"
                "<div class=\"card a\"><b>%zu</b><span>near a limit / to review</span></div>"
-               "<div class=\"card r\"><b>%zu</b><span>claim broken or wrong</span></div>"
-               "<div class=\"card\"><b>%zu</b><span>cells measured (%zu rejected)</span></div>"
-               "<div class=\"card\"><b>%s</b><span>outputs checked against the oracle</span></div></div>",
-            cnt[0], p->th ? "claim and thresholds" : "claim", cnt[1], cnt[2], p->s->n, p->s->n - cells_ok, o);
+               "<div class=\"card r\"><b>%zu</b><span>claim broken, wrong or a finding</span></div>"
+               "<div class=\"card\"><b>%zu</b><span>cells measured (%zu rejected",
+            cnt[0], p->th ? "claim and thresholds" : "claim", cnt[1], cnt[2], p->s->n, nrej);
+  if (nfind) hb_printf(b, ", %zu finding%s", nfind, nfind == 1 ? "" : "s");
+  if (nskip) hb_printf(b, ", %zu not run", nskip);
+  hb_printf(b, ")</span></div><div class=\"card\"><b>%s</b><span>outputs checked against the oracle</span></div></div>", o);
   if (cnt[1] + cnt[2]) {
     hb_raw(b, "<ul class=\"find\">");
     for (int lvl = V_RED; lvl >= V_AMBER; lvl--)
@@ -403,8 +467,11 @@ static void section_header(hbuf *b, const page *p, char **files, int nfiles, con
         if (q->verdict != lvl) continue;
         hb_printf(b, "<li><span class=\"badge %s\">%s</span> <span class=\"id\">#%d</span> <b>", VCLASS[lvl],
                   lvl == V_RED ? "red" : "amber", q->id);
-        hb_esc(b, q->kernel), hb_raw(b, "</b> "), hb_esc(b, q->func), hb_raw(b, " "), hb_esc(b, q->format);
-        hb_raw(b, ": "), hb_esc(b, q->why), hb_raw(b, "</li>");
+        hb_esc(b, q->kernel), hb_raw(b, "</b>"), badge_src(b, q->source), hb_raw(b, " ");
+        hb_esc(b, q->func), hb_raw(b, " "), hb_esc(b, q->format);
+        hb_raw(b, ": "), hb_esc(b, q->why);
+        if (q->finding_cells) hb_raw(b, " <a href=\"#findings\">\xe2\x86\x92 findings</a>");
+        hb_raw(b, "</li>");
       }
     hb_raw(b, "</ul>");
   }
@@ -431,7 +498,7 @@ static void special_summary(hbuf *b, const page *p, const rdesc *q) {
     }
   }
   if (tl >= sizeof title - 1) tl = sizeof title - 1;
-  if (!seen) { td_dash(b, "no special-value rows in these cells"); return; }
+  if (!seen) { td_dash(b, q->ok_cells ? "no special-value rows in these cells" : "no cell ran to the end"); return; }
   const char *cls = wrong ? "r" : undeclared ? "a" : alt ? "t" : na == seen ? "n" : "g";
   if (!wrong) {
     if (alt) snprintf(text, sizeof text, "%d ref, %d alt", seen - alt - na, alt);
@@ -453,7 +520,10 @@ static void section_summary(hbuf *b, const page *p) {
   hb_raw(b, ", <span class=\"badge a\">near</span> it (over 80% of the claim, 90% of a threshold) or to review, "
             "<span class=\"badge r\">broken</span> (claim exceeded, special value wrong");
   if (p->th) hb_raw(b, ", threshold exceeded");
-  hb_raw(b, "), <span class=\"badge t\">alternative</span> special-value convention.</p>");
+  hb_raw(b, ", a finding), <span class=\"badge t\">alternative</span> special-value convention. "
+            "<span class=\"badge src\">plugin</span> <span class=\"badge src\">cmd</span>: a third-party kernel "
+            "measured by <code>smaxcheck compare</code> (hover for its source); its claim ratio is n/a when it declares "
+            "no accuracy claim.</p>");
   hb_raw(b, "<div class=\"scroll\"><table class=\"sortable\" id=\"summary-table\"><thead><tr>"
             "<th title=\"row number, used in the charts\">#</th>"
             "<th class=\"l\">kernel</th><th class=\"l\">function</th><th class=\"l\">format</th>"
@@ -473,11 +543,18 @@ static void section_summary(hbuf *b, const page *p) {
     const threshold *t = p->th ? find_threshold(p->th, p->nth, q) : NULL;
     char tt[128];
     hb_printf(b, "<tr><td data-v=\"%d\" class=\"id\">%d</td>", q->id, q->id);
-    td_text(b, q->kernel, "l"), td_text(b, q->func, "l"), td_text(b, q->format, "l");
-    if (q->nok_cells) hb_printf(b, "<td class=\"r\" data-v=\"%zu\" title=\"%zu cells rejected by the kernel\">%zu/%zu</td>", q->ncells, q->nok_cells, q->ok_cells, q->ncells);
-    else hb_printf(b, "<td data-v=\"%zu\">%zu</td>", q->ncells, q->ncells);
+    td_kernel(b, q), td_text(b, q->func, "l"), td_text(b, q->format, "l");
+    if (q->nok_cells) {
+      /* ok/total, and why the others did not run */
+      hb_printf(b, "<td class=\"r\" data-v=\"%zu\" title=\"%zu of %zu cells ran to the end:", q->ncells, q->ok_cells, q->ncells);
+      if (q->finding_cells) hb_printf(b, " %zu ended in a finding (see Findings);", q->finding_cells);
+      if (q->skipped_cells) hb_printf(b, " %zu not run after a finding;", q->skipped_cells);
+      if (q->rejected_cells) hb_printf(b, " %zu rejected by the kernel;", q->rejected_cells);
+      hb_printf(b, "\">%zu/%zu</td>", q->ok_cells, q->ncells);
+    } else hb_printf(b, "<td data-v=\"%zu\">%zu</td>", q->ncells, q->ncells);
     if (q->outputs <= 0) {
-      for (int k = 0; k < 7; k++) td_dash(b, "no finite outputs measured");
+      const char *why = q->ok_cells ? "no finite outputs measured" : "no cell ran to the end";
+      for (int k = 0; k < 7; k++) td_dash(b, why);
     } else {
       /* max ulp: coloured against the thresholds when given */
       const char *cls = "";
@@ -488,6 +565,9 @@ static void section_summary(hbuf *b, const page *p) {
         fmt_num(a, sizeof a, t->max_ulp);
         snprintf(tt, sizeof tt, "threshold max_ulp=%s", a);
       }
+      if (q->ftz > 0) /* allowed flushes are not in the error: say how many */
+        snprintf(tt + strlen(tt), sizeof tt - strlen(tt), "%s%.0f outputs flushed to zero (ftz, counted as 0 ulp)",
+                 tt[0] ? "; " : "", q->ftz);
       td_num(b, q->max_ulp, cls, tt);
       td_num(b, q->mean_ulp, "", NULL);
       td_num(b, q->p99, "", NULL);
@@ -503,7 +583,7 @@ static void section_summary(hbuf *b, const page *p) {
         }
         td_num(b, q->bound, cls, tt[0] ? tt : q->bound > 1 ? "outside the textbook bound (not a failure unless the claim says so)" : NULL);
       } else td_dash(b, "fixed point: no relative-error bound");
-      td_num(b, q->claim, q->claim > 1 || isnan(q->claim) ? "r" : q->claim > 0.8 ? "a" : "g", NULL);
+      td_claim(b, q, q->claim);
       if (q->is_softmax) {
         cls = "";
         tt[0] = 0;
@@ -519,7 +599,8 @@ static void section_summary(hbuf *b, const page *p) {
     special_summary(b, p, q);
     char ex[40], sh[40];
     fmt_exact(ex, sizeof ex, q->eps), fmt_rate(sh, sizeof sh, q->eps);
-    hb_printf(b, "<td data-v=\"%s\">%s</td>", ex, sh);
+    if (!q->ok_cells) td_dash(b, "no cell ran to the end");
+    else hb_printf(b, "<td data-v=\"%s\">%s</td>", ex, sh);
     static const char *const vt[] = {"ok", "review", "broken"};
     hb_printf(b, "<td class=\"l %s\" data-v=\"%d\" title=\"", VCLASS[q->verdict], q->verdict);
     hb_esc(b, q->why[0] ? q->why : p->th ? "within the claim and the thresholds" : "within the claim");
@@ -571,7 +652,7 @@ static void section_special(hbuf *b, const page *p) {
     const rdesc *q = &p->d[i];
     const threshold *t = p->th ? find_threshold(p->th, p->nth, q) : NULL;
     hb_printf(b, "<tr><td class=\"id\">%d</td>", q->id);
-    td_text(b, q->kernel, "l"), td_text(b, q->func, "l"), td_text(b, q->format, "l");
+    td_kernel(b, q), td_text(b, q->func, "l"), td_text(b, q->format, "l");
     td_text(b, q->convention[0] ? q->convention : "\xe2\x80\x94", "l mut");
     for (size_t c = 0; c < p->ncase; c++) {
       case_agg ca;
@@ -618,7 +699,9 @@ static void section_charts(hbuf *b, const page *p) {
             "error, so the box spans the largest per-cell median (p50) to the largest per-cell p99, the dashed tick is "
             "the largest per-cell p99.9: an upper envelope, not a pooled percentile. The whisker ends at the exact "
             "maximum over all outputs; the circle is the exact mean over all outputs. Dashed lines: 0.5 ulp (every "
-            "correctly rounded result is within it) and 1 ulp (faithful rounding).</figcaption></figure>");
+            "correctly rounded result is within it) and 1 ulp (faithful rounding). Third-party kernels are marked "
+            "plugin or cmd; cells that ended in a finding or did not run have no outputs and no "
+            "tick.</figcaption></figure>");
   hb_raw(b, "<figure>");
   chart_bound_spread(b, p->s, p->d, p->nd);
   hb_raw(b, "<figcaption><b>Figure 2. Error relative to the Blanchard\xe2\x80\x93Higham\xe2\x80\x93Higham bound "
@@ -630,7 +713,8 @@ static void section_charts(hbuf *b, const page *p) {
             "its <code>worst.input</code>); the maximum ratio may come from another row of the same cell, so x is the "
             "typical spread of the family at that n rather than the exact spread behind y. Spreads beyond 10<sup>5</sup> "
             "(families covering the whole format range, where every output is a 0 or 1 limit) share the right-hand "
-            "column; ratios of 0 (exact results) sit on the bottom edge. Hover a point for its cell.</figcaption></figure>");
+            "column; ratios of 0 (exact results) sit on the bottom edge. Hollow points are third-party kernels (plugins and "
+            "commands run by <code>smaxcheck compare</code>). Hover a point for its cell.</figcaption></figure>");
   hb_raw(b, "<figure>");
   chart_pareto(b, p->s, p->d, p->nd);
   hb_raw(b, "<figcaption><b>Figure 3. Accuracy against throughput</b>, every kernel \xc3\x97 function \xc3\x97 format "
@@ -640,7 +724,64 @@ static void section_charts(hbuf *b, const page *p) {
             "eval run is not a benchmark, <code>smaxcheck bench-kernels</code> measures throughput properly). Ringed "
             "points form the Pareto front of their function (kernels of different functions do different work, so "
             "each function has its own front): no other row of that function is both at least as fast and at least as "
-            "accurate. Numbers are the summary's row numbers.</figcaption></figure>");
+            "accurate. Hollow points are third-party kernels (plugins and commands run by <code>smaxcheck compare</code>); a "
+            "row whose cells all ended in a finding has no throughput and no point. Numbers are the summary's row "
+            "numbers.</figcaption></figure>");
+}
+
+/* what each finding class means (harness/PROTOCOL.md), for the hover */
+static const char *finding_about(const char *cls) {
+  if (!strcmp(cls, "crashed")) return "the kernel's process died of a signal";
+  if (!strcmp(cls, "hung")) return "no reply within the time limit; the process was killed";
+  if (!strcmp(cls, "protocol")) return "a broken reply: bad magic, wrong output count or an early end of stream";
+  if (!strcmp(cls, "garbage")) return "an output its format cannot hold";
+  return "";
+}
+
+static void input_cell(hbuf *b, const char *in);
+
+/* "Findings": one row per cell that ended a third-party kernel's run
+ * (harness/SCHEMA.md "finding"), with the input row reproducing it and the
+ * command rerunning it.  Written only when some cell has one. */
+static void section_findings(hbuf *b, const page *p) {
+  size_t nf = 0, nskip = 0;
+  for (size_t i = 0; i < p->nd; i++) nf += p->d[i].finding_cells, nskip += p->d[i].skipped_cells;
+  if (!nf) return;
+  hb_printf(b, "<h2 id=\"findings\">Findings</h2><p class=\"mut\">A third-party kernel run by <code>smaxcheck "
+               "compare</code> that <b>crashed</b> (a signal), <b>hung</b> (no reply within the time limit), broke the "
+               "<b>protocol</b> (bad magic, wrong output count, early end of stream) or returned <b>garbage</b> (a value "
+               "its format cannot hold) ends its run with a finding (<code>harness/PROTOCOL.md</code>): the cell that hit "
+               "it, the one input row that reproduces it in <code>%%a</code> (masked entries <code>-inf</code>, "
+               "<code>x\xe2\x80\xa6 | dy\xe2\x80\xa6</code> for the VJPs) and the command that reruns the cell. "
+               "The kernel's later cells are not run: %zu finding%s, %zu cell%s not run.</p>",
+            nf, nf == 1 ? "" : "s", nskip, nskip == 1 ? "" : "s");
+  hb_raw(b, "<div class=\"scroll\"><table id=\"findings-table\"><thead><tr><th>#</th><th class=\"l\">kernel</th>"
+            "<th class=\"l\">function</th><th class=\"l\">format</th><th class=\"l\">family</th><th>n</th>"
+            "<th class=\"l\">class</th><th class=\"l\">message</th></tr></thead><tbody>");
+  for (size_t i = 0; i < p->nd; i++) {
+    const rdesc *q = &p->d[i];
+    for (size_t k = 0; k < q->ncells && q->finding_cells; k++) {
+      const rcell *c = &p->s->c[q->cells[k]];
+      if (!c->has_finding) continue;
+      hb_printf(b, "<tr class=\"first\"><td class=\"id\">%d</td>", q->id);
+      td_kernel(b, q), td_text(b, q->func, "l"), td_text(b, q->format, "l"), td_text(b, c->family, "l");
+      hb_printf(b, "<td>%.0f</td><td class=\"l r\" title=\"", c->n);
+      hb_esc(b, finding_about(c->f_class)), hb_raw(b, "\">"), hb_esc(b, c->f_class), hb_raw(b, "</td>");
+      /* one line, but it carries the tail of the child's stderr: cut, whole in the title */
+      hb_raw(b, "<td class=\"l w\" title=\""), hb_esc(b, c->f_message), hb_raw(b, "\">");
+      hb_esc_trunc(b, c->f_message, 200), hb_raw(b, "</td></tr>");
+      hb_raw(b, "<tr class=\"sub\"><td></td><td colspan=\"7\">");
+      if (c->f_input[0]) input_cell(b, c->f_input);
+      else hb_raw(b, "<div><span class=\"mut\">input:</span> no single row was isolated</div>");
+      if (c->f_repro[0])
+        hb_raw(b, "<div><span class=\"mut\">reproduce:</span> <code class=\"cmd\">"), hb_esc(b, c->f_repro), hb_raw(b, "</code></div>");
+      if (q->skipped_cells)
+        hb_printf(b, "<div class=\"mut\">%zu later cell%s of this kernel not run.</div>", q->skipped_cells,
+                  q->skipped_cells == 1 ? "" : "s");
+      hb_raw(b, "</td></tr>");
+    }
+  }
+  hb_raw(b, "</tbody></table></div>");
 }
 
 static const rset *worst_set; /* qsort's context */
@@ -652,8 +793,10 @@ static int cmp_worst(const void *a, const void *b) {
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void input_cell(hbuf *b, const rcell *c) {
-  const char *in = c->input;
+/* a row in %a: the first 6 values inline, the whole row behind a
+ * <details> (up to 4096 values); every value escaped (they come from
+ * third-party kernels' findings as well as from smaxcheck) */
+static void input_cell(hbuf *b, const char *in) {
   size_t ntok = 0;
   for (const char *q = in; *q;) {
     while (*q == ' ') q++;
@@ -714,14 +857,14 @@ static void section_worst(hbuf *b, const page *p) {
       fmt_num(n, sizeof n, c->n), fmt_num(tau, sizeof tau, c->tau), fmt_num(u, sizeof u, c->max_ulp);
       const char *cls = c->claim > 1 || isnan(c->claim) ? "r" : c->claim > 0.8 ? "a" : "";
       hb_printf(b, "<tr%s><td class=\"id\">%d</td><td class=\"l\">", k ? "" : " class=\"first\"", q->id);
-      hb_esc(b, q->kernel), hb_raw(b, " \xc2\xb7 "), hb_esc(b, q->func), hb_raw(b, " \xc2\xb7 "), hb_esc(b, q->format);
-      hb_raw(b, "</td>");
+      hb_esc(b, q->kernel), badge_src(b, q->source), hb_raw(b, " \xc2\xb7 "), hb_esc(b, q->func);
+      hb_raw(b, " \xc2\xb7 "), hb_esc(b, q->format), hb_raw(b, "</td>");
       td_text(b, c->family, "l");
       hb_printf(b, "<td>%.0f</td><td>%s</td><td class=\"%s\">%s</td><td>%.0f</td><td>%.0f</td>", c->n, tau, cls, u,
                 c->worst_row, c->worst_out);
       td_text(b, c->got, "l mono"), td_text(b, c->want, "l mono");
       hb_raw(b, "</tr><tr class=\"sub\"><td></td><td colspan=\"9\">");
-      input_cell(b, c);
+      input_cell(b, c->input);
       if (c->repro[0]) hb_raw(b, "<div><span class=\"mut\">reproduce:</span> <code class=\"cmd\">"), hb_esc(b, c->repro), hb_raw(b, "</code></div>");
       hb_raw(b, "</td></tr>");
       shown_any++;
@@ -895,10 +1038,14 @@ static void section_diff(hbuf *b, const page *p, const rset *old, const char *ol
   static const char *const vt[] = {"ok", "review", "broken"};
   for (size_t i = 0; i < p->nd; i++) {
     const rdesc *q = &p->d[i], *o = NULL;
+    /* same name, function and format; the same source preferred (a
+     * plugin's path may differ between the runs) */
     for (size_t j = 0; j < ndo; j++)
-      if (!strcmp(dold[j].kernel, q->kernel) && !strcmp(dold[j].func, q->func) && !strcmp(dold[j].format, q->format)) o = &dold[j];
+      if (!strcmp(dold[j].kernel, q->kernel) && !strcmp(dold[j].func, q->func) && !strcmp(dold[j].format, q->format) &&
+          (!o || !strcmp(dold[j].source, q->source)))
+        o = &dold[j];
     hb_printf(b, "<tr><td class=\"id\">%d</td>", q->id);
-    td_text(b, q->kernel, "l"), td_text(b, q->func, "l"), td_text(b, q->format, "l");
+    td_kernel(b, q), td_text(b, q->func, "l"), td_text(b, q->format, "l");
     if (!o) {
       hb_raw(b, "<td class=\"l mut\" colspan=\"7\">new: not in the baseline</td></tr>");
       continue;
@@ -906,6 +1053,7 @@ static void section_diff(hbuf *b, const page *p, const rset *old, const char *ol
     const struct { double o, n; int hb; } m[] = {
         {o->max_ulp, q->max_ulp, 0}, {o->mean_ulp, q->mean_ulp, 0}, {o->pct_cr, q->pct_cr, 1}, {o->claim, q->claim, 0}};
     for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+      if (k == 3 && (q->claim_na || o->claim_na)) { td_claim(b, q->claim_na ? q : o, 0); continue; }
       int dir = differs(m[k].o, m[k].n) ? direction(m[k].o, m[k].n, m[k].hb) : 0;
       char e1[40], s1[40], s2[40];
       fmt_exact(e1, sizeof e1, m[k].n), fmt_num(s1, sizeof s1, m[k].o), fmt_num(s2, sizeof s2, m[k].n);
@@ -932,7 +1080,7 @@ static void section_diff(hbuf *b, const page *p, const rset *old, const char *ol
       found = !strcmp(dold[j].kernel, p->d[i].kernel) && !strcmp(dold[j].func, p->d[i].func) && !strcmp(dold[j].format, p->d[i].format);
     if (found) continue;
     hb_raw(b, "<tr><td class=\"id\">\xe2\x80\x94</td>");
-    td_text(b, dold[j].kernel, "l"), td_text(b, dold[j].func, "l"), td_text(b, dold[j].format, "l");
+    td_kernel(b, &dold[j]), td_text(b, dold[j].func, "l"), td_text(b, dold[j].format, "l");
     hb_raw(b, "<td class=\"l mut\" colspan=\"7\">removed: only in the baseline</td></tr>");
   }
   hb_raw(b, "</tbody></table></div>");
@@ -1021,7 +1169,11 @@ static void section_notes(hbuf *b) {
          "function and format: max and ratios are maxima, mean ulp and CR % are weighted by outputs, p99 is the "
          "largest per-cell p99.</dd>"
          "<dt>repro</dt><dd>Each command re-runs the cell from its seed and prints the worst row, the kernel's output "
-         "and the oracle's.</dd></dl>");
+         "and the oracle's.</dd>"
+         "<dt>third-party</dt><dd>Kernels measured by <code>smaxcheck compare</code> from a plugin or a command "
+         "(<code>harness/PROTOCOL.md</code>), on the same inputs and metrics as the built-in ones. Their run ends at "
+         "the first crash, hang, protocol breach or garbage output: a finding, listed with its input; the kernel's "
+         "later cells are not run.</dd></dl>");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1133,6 +1285,8 @@ int cmd_report(int argc, char **argv) {
   section_header(&b, &pg, files, nfiles, title, baseline, fuzz, thr);
   hb_raw(&b, "\n");
   section_summary(&b, &pg);
+  hb_raw(&b, "\n");
+  section_findings(&b, &pg);
   hb_raw(&b, "\n");
   section_special(&b, &pg);
   hb_raw(&b, "\n");

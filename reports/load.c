@@ -98,6 +98,58 @@ static int get_count(const ctx *c, const char *key, int required, double dflt, d
   return 0;
 }
 
+/* optional boolean: *out = dflt if absent */
+static int get_bool(const ctx *c, const char *key, int dflt, int *out) {
+  const json *v = json_get(c->obj, key);
+  if (!v) { *out = dflt; return 0; }
+  if (v->type != JSON_BOOL) { err(c->path, v->line, "\"%s\" must be true or false", key); return -1; }
+  *out = v->boolean;
+  return 0;
+}
+
+int cell_third_party(const rcell *c) { return c->source[0] && strcmp(c->source, "builtin"); }
+
+const char *source_kind(const char *source) {
+  return !strncmp(source, "plugin:", 7) ? "plugin" : !strncmp(source, "cmd:", 4) ? "cmd" : "third-party";
+}
+
+/* The fields `compare` adds (harness/SCHEMA.md): source, about,
+ * claim_declared, ftz_outputs, finding, skipped.  All optional; a finding or
+ * a skipped cell must say ok false, since its metrics are zeros, not
+ * measurements. */
+static int load_origin(const ctx *c, rcell *r) {
+  const char *path = c->path;
+  const json *o = c->obj;
+  if (get_str(c, "source", 0, &r->source) || get_str(c, "about", 0, &r->about) ||
+      get_bool(c, "claim_declared", 1, &r->claim_declared) || get_count(c, "ftz_outputs", 0, 0, &r->ftz))
+    return -1;
+  if (!r->source[0]) r->source = "builtin";
+  r->f_class = r->f_message = r->f_input = r->f_repro = "";
+  const json *f = json_get(o, "finding");
+  if (f) {
+    if (f->type != JSON_OBJ) { err(path, f->line, "\"finding\" must be an object {class, message, input, repro}"); return -1; }
+    ctx cf = {path, f, "\"finding\""};
+    if (get_str(&cf, "class", 1, &r->f_class) || get_str(&cf, "message", 1, &r->f_message) ||
+        get_str(&cf, "input", 1, &r->f_input) || get_str(&cf, "repro", 1, &r->f_repro))
+      return -1;
+    if (!r->f_class[0]) { err(path, json_get(f, "class")->line, "finding \"class\" is empty"); return -1; }
+    r->has_finding = 1;
+  }
+  /* harness/results.c writes the reason as a string; true is accepted too */
+  const json *sk = json_get(o, "skipped");
+  if (sk) {
+    if (sk->type == JSON_STR) r->skipped = sk->str;
+    else if (sk->type == JSON_BOOL) r->skipped = sk->boolean ? "" : NULL;
+    else { err(path, sk->line, "\"skipped\" must be true, false or a string (the reason)"); return -1; }
+  }
+  if ((r->has_finding || r->skipped) && r->ok) {
+    err(path, (f ? f : sk)->line, "a cell with \"%s\" must have \"ok\": false", f ? "finding" : "skipped");
+    return -1;
+  }
+  if (r->has_finding && r->skipped) { err(path, sk->line, "a cell cannot have both \"finding\" and \"skipped\""); return -1; }
+  return 0;
+}
+
 static int load_cell(const char *path, const json *o, rcell *r) {
   if (o->type != JSON_OBJ) { err(path, o->line, "a result must be an object"); return -1; }
   ctx c = {path, o, "result object"};
@@ -126,6 +178,7 @@ static int load_cell(const char *path, const json *o, rcell *r) {
       get_str(&c, "convention", 0, &r->convention) || get_str(&c, "repro", 0, &r->repro))
     return -1;
   r->det_repeat = (int)dr, r->det_threads = (int)dt;
+  if (load_origin(&c, r)) return -1;
   const json *sp = json_get(o, "special");
   if (sp) {
     if (sp->type != JSON_OBJ) { err(path, sp->line, "\"special\" must be an object"); return -1; }

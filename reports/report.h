@@ -32,9 +32,24 @@ typedef struct {
   int has_worst;
   double worst_row, worst_out;
   const char *got, *want, *input, *repro; /* "" if absent */
+  const char *about;  /* the kernel's own description, "" if absent */
+  const char *source; /* "builtin" (also when absent), "plugin:PATH", "cmd:COMMAND" */
+  int claim_declared; /* 0: no accuracy claim (claim ratio n/a); 1 if absent */
+  double ftz;         /* ftz_outputs, 0 if absent */
+  /* `compare`: this cell ended its kernel's run (ok is then false) */
+  int has_finding;
+  const char *f_class, *f_message, *f_input, *f_repro;
+  /* `compare`: not run after an earlier finding; NULL if run, else the
+   * reason ("" when the file says only true) */
+  const char *skipped;
   const char *file;
   long line;
 } rcell;
+
+/* is the cell's kernel third-party (a plugin or a command, not impls/)? */
+int cell_third_party(const rcell *c);
+/* short badge text for a source: "plugin", "cmd", "third-party" */
+const char *source_kind(const char *source);
 
 /* cells from one or more results files */
 typedef struct {
@@ -96,7 +111,11 @@ typedef struct {
   double outputs;
   double max_ulp, mean_ulp, p50, p99, p999, pct_cr;
   double bound, claim, claim_failures, drift, eps;
-  double mono;
+  double mono, ftz;
+  const char *source, *about; /* of the first cell */
+  int third_party;            /* source is not "builtin" */
+  int claim_na;               /* some cell declares no claim: claim ratio n/a */
+  size_t finding_cells, skipped_cells, rejected_cells; /* ok false, by cause */
   int det_repeat_fail, det_threads_fail;
   int is_float, is_softmax;
   int verdict;      /* 0 green, 1 amber, 2 red */
@@ -114,6 +133,8 @@ double format_unit(const char *fmt);
 const char *chart_colour(size_t i);
 void chart_ulp_profile(hbuf *b, const rset *s, const rdesc *d, size_t nd);
 void chart_bound_spread(hbuf *b, const rset *s, const rdesc *d, size_t nd);
+/* one point per descriptor with finite outputs and a throughput; third-party
+ * descriptors hollow.  Each point is <g class="pt[ tp]" data-id="ID"> */
 void chart_pareto(hbuf *b, const rset *s, const rdesc *d, size_t nd);
 /* spread (max - min)/tau of the finite entries of a worst-input row, or -1 */
 double row_spread(const char *input, double tau);

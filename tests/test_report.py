@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Tests of `smaxcheck report` (reports/), run by CTest (tests/report_checks.cmake).
 
-  test_report.py structure --smaxcheck BIN --work DIR
-      eval a few families over every kernel, write a report with a baseline,
-      a thresholds file and a fuzz summary, and check the HTML: well formed,
-      self-contained (no URL, one script pinned by the CSP hash), every kernel
-      present, the summary's numbers equal to the JSON's, the special-value
-      matrix equal to the JSON's verdicts, diff / fuzz / threshold colouring.
+  test_report.py structure --smaxcheck BIN --work DIR [--plugins DIR]
+      eval a few families over every kernel, and `compare` the example
+      plugins (DIR, default <dir of BIN>/examples/plugins; skipped with a
+      note if absent) and examples/cmd/bad_cmd, write a report with a
+      baseline, a thresholds file and a fuzz summary, and check the HTML: well
+      formed, self-contained (no URL, one script pinned by the CSP hash), every
+      kernel present, the summary's numbers equal to the JSON's, the
+      special-value matrix equal to the JSON's verdicts, diff / fuzz /
+      threshold colouring; third-party kernels badged with their source,
+      claim n/a, each finding (class, message, input, repro) in the Findings
+      section, skipped cells counted, a Pareto point per kernel.
   test_report.py hostile --smaxcheck BIN --work DIR
       a hand-made results file whose strings are HTML/script injections and
       invalid UTF-8: everything must come out as text.
@@ -29,6 +34,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -57,7 +63,11 @@ VOID = {"meta", "br", "img", "input", "link", "hr", "area", "base", "col", "embe
 
 
 class Page(html.parser.HTMLParser):
-    """Checks balance, collects tags, attributes, script bodies, tables."""
+    """Checks balance, collects tags, attributes, script bodies, tables.
+
+    A table cell is [text, attrs, tag, badges]: the source badges of
+    third-party kernels (<span class="badge src">) are kept apart as
+    [text, attrs], so the text of a kernel cell is the kernel's name."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -67,6 +77,7 @@ class Page(html.parser.HTMLParser):
         self._table = None
         self._row = None
         self._cell = None
+        self._badge = None
         self._script = None
         self.doctype = False
 
@@ -86,8 +97,11 @@ class Page(html.parser.HTMLParser):
             self._row = []
             self.tables[self._table].append(self._row)
         elif tag in ("td", "th") and self._row is not None:
-            self._cell = ["", a, tag]
+            self._cell = ["", a, tag, []]
             self._row.append(self._cell)
+        elif tag == "span" and self._cell is not None and "src" in a.get("class", "").split():
+            self._badge = ["", a]
+            self._cell[3].append(self._badge)
         elif tag == "script":
             self._script = []
 
@@ -107,14 +121,20 @@ class Page(html.parser.HTMLParser):
         elif tag == "tr":
             self._row = None
         elif tag in ("td", "th"):
+            if self._cell is not None:
+                self._cell[0] = self._cell[0].strip()
             self._cell = None
+        elif tag == "span":
+            self._badge = None
         elif tag == "script":
             self.scripts.append("".join(self._script))
             self._script = None
 
     def handle_data(self, data):
         self.text.append(data)
-        if self._cell is not None:
+        if self._badge is not None:
+            self._badge[0] += data
+        elif self._cell is not None:
             self._cell[0] += data
         if self._script is not None:
             self._script.append(data)
@@ -196,8 +216,18 @@ def descriptors(cells):
     for key, cs in out.items():
         ok = [c for c in cs if c["ok"] and c["outputs"] > 0]
         outs = sum(c["outputs"] for c in ok)
+        ran = [c for c in cs if c["ok"]]
+        elems = sum(c["n"] * max(c.get("rows", 1), 1) for c in ran if 0 < jnum(c["elem_per_s"]) < math.inf)
+        secs = sum(c["n"] * max(c.get("rows", 1), 1) / jnum(c["elem_per_s"]) for c in ran
+                   if 0 < jnum(c["elem_per_s"]) < math.inf)
         agg[key] = {
             "cells": len(cs),
+            "ok_cells": len(ran),
+            "source": cs[0].get("source", "builtin"),
+            "claim_na": any(c.get("claim_declared") is False for c in cs),
+            "findings": [c for c in cs if "finding" in c],
+            "skipped": sum(1 for c in cs if "skipped" in c and c["skipped"] is not False),
+            "eps": elems / secs if secs > 0 else 0.0,
             "outputs": outs,
             "max_ulp": nmax(jnum(c["max_ulp"]) for c in ok),
             "p99_ulp": nmax(jnum(c["p99_ulp"]) for c in ok),
@@ -259,6 +289,32 @@ def eval_json(smax, out, families, extra=()):
         sys.exit("eval failed: %s" % " ".join(cmd))
 
 
+def compare_json(a, out):
+    """`smaxcheck compare` over the build's example plugins example.so (an
+    honest kernel) and crash.so (a crash on NaN input), plus the protocol
+    breaker examples/cmd/bad_cmd when built: specials first, so the crash
+    ends its kernel's run and its normal1 cell is skipped.  Returns the JSON's
+    path, or None (with the reason printed) if the plugins are absent."""
+    pdir = a.plugins
+    plugins = [os.path.join(pdir, n) for n in ("example.so", "crash.so")]
+    missing = [x for x in plugins if not os.path.exists(x)]
+    if missing:
+        print("SKIP the third-party part: no example plugin %s (build examples/ or pass --plugins DIR)" % missing[0])
+        return None
+    cmd = [a.smaxcheck, "compare"]
+    for x in plugins:
+        cmd += ["--plugin", x]
+    bad = os.path.join(os.path.dirname(os.path.abspath(pdir)), "cmd", "bad_cmd")
+    if os.access(bad, os.X_OK):
+        cmd += ["--cmd", shlex.quote(bad)]
+    cmd += ["--family", "specials,normal1", "--n", "16", "--rows", "4", "--json", out, "--quiet"]
+    r = run(cmd)
+    if r.returncode != 0:
+        print(r.stdout[-2000:], r.stderr[-2000:])
+        sys.exit("compare failed: %s" % " ".join(cmd))
+    return out
+
+
 def write_results(path, cells, shard="1/1"):
     with open(path, "w") as f:
         f.write('{"schema":"smaxcheck-results","version":1,"shard":"%s","results":[\n' % shard)
@@ -283,6 +339,9 @@ def t_structure(a):
         extra_json = os.path.join(w, "broken.json")
         eval_json(smax, extra_json, "normal1,specials", ["--kernel", broken[0]])
         extra = [extra_json]
+    third = compare_json(a, os.path.join(w, "compare.json"))
+    if third:
+        extra.append(third)
     cells = load_results(main, *extra)
     check(len(cells) > 0, "eval wrote cells")
     agg = descriptors(cells)
@@ -351,8 +410,14 @@ def t_structure(a):
         g = agg.get(key)
         if not g or g["outputs"] == 0:
             continue
-        for name, field, rel in (("max ulp", "max_ulp", 0), ("p99 ulp", "p99_ulp", 0), ("mean ulp", "mean_ulp", 1e-12),
-                                 ("CR %", "pct", 1e-12), ("claim ratio", "claim", 0)):
+        fields = [("max ulp", "max_ulp", 0), ("p99 ulp", "p99_ulp", 0), ("mean ulp", "mean_ulp", 1e-12),
+                  ("CR %", "pct", 1e-12)]
+        if g["claim_na"]:  # no claim declared: n/a, not 0
+            check(row[col["claim ratio"]][0] == "n/a", "%s declares no claim: claim ratio n/a (got %r)"
+                  % (key, row[col["claim ratio"]][0]))
+        else:
+            fields.append(("claim ratio", "claim", 0))
+        for name, field, rel in fields:
             cell = row[col[name]]
             dv = jnum(cell[1].get("data-v", "nan"))
             check(same(dv, g[field], rel), "%s %s: data-v %r equals the JSON's %r" % (key, name, dv, g[field]))
@@ -370,6 +435,8 @@ def t_structure(a):
         if any(v == "wrong" for v in g["special"].values()):
             check(verdict[0] == "broken", "%s with a wrong special value is 'broken'" % (key,))
     check(compared > 20, "numbers compared (%d)" % compared)
+    if third:
+        check_third_party(p, src, text, body, col, agg, cells)
     check(body[tight][col["verdict"]][0] == "broken", "tight threshold -> broken (%s)" % (tight,))
     check("r" in body[tight][col["max ulp"]][1].get("class", ""), "tight threshold colours max ulp red")
     check("exceeds the threshold" in body[tight][col["verdict"]][1].get("title", ""), "threshold named in the verdict")
@@ -435,6 +502,101 @@ def t_structure(a):
     check("Changes against the baseline" not in "".join(p2.text), "rewritten without the diff")
 
 
+def check_third_party(p, src, text, body, col, agg, cells):
+    """the kernels of `smaxcheck compare` beside the built-in ones: badges,
+    cells not run, findings, and a point in the charts for each"""
+    tp = {k: g for k, g in agg.items() if g["source"] != "builtin"}
+    check(len(tp) >= 3, "third-party kernels in the JSON (%d)" % len(tp))
+    check(any(g["findings"] for g in tp.values()) and any(g["skipped"] for g in tp.values()),
+          "the compare run has a finding and a skipped cell")
+    ids = {key: int(row[0][0]) for key, row in body.items()}
+    for key, g in agg.items():
+        row = body.get(key)
+        if not row:
+            continue
+        badges = row[1][3]
+        if g["source"] == "builtin":
+            check(not badges, "%s is built in: no source badge" % (key,))
+        else:
+            src_ = g["source"]
+            kind = "plugin" if src_.startswith("plugin:") else "cmd" if src_.startswith("cmd:") else "third-party"
+            check(len(badges) == 1 and badges[0][0] == kind and badges[0][1].get("title") == src_,
+                  "%s: badge %r titled with its source %r (got %s)" % (key, kind, src_, badges))
+        cell, title = row[col["cells"]], row[col["cells"]][1].get("title", "")
+        nok = g["cells"] - g["ok_cells"]
+        if nok:
+            check(cell[0] == "%d/%d" % (g["ok_cells"], g["cells"]) and "r" in cell[1].get("class", "").split(),
+                  "%s: cells %r, red (%d did not run to the end)" % (key, cell[0], nok))
+        if g["findings"]:
+            check("%d ended in a finding" % len(g["findings"]) in title, "%s: the finding counted (%r)" % (key, title))
+        if g["skipped"]:
+            check("%d not run after a finding" % g["skipped"] in title, "%s: skipped cells counted (%r)" % (key, title))
+        verdict = row[col["verdict"]]
+        vt = verdict[1].get("title", "")
+        for c in g["findings"]:
+            want = "finding: %s in family %s n=%d (see Findings)" % (c["finding"]["class"], c["family"], c["n"])
+            check(verdict[0] == "broken" and want in vt, "%s: broken, the why names the class (%r in %r)" % (key, want, vt))
+        if g["skipped"]:
+            want = "%d of %d cells not run" % (g["skipped"], g["cells"])
+            check(want in vt, "%s: the why says %r (%r)" % (key, want, vt))
+        if g["claim_na"]:
+            check("declares no accuracy claim" in vt, "%s: the why says there is no claim" % (key,))
+
+    # the findings: one row each, class, message, input and repro as in the JSON
+    allf = [c for c in cells if "finding" in c]
+    print("third-party: %d rows, %d findings (%s), %d cells not run" % (
+        len(tp), len(allf), " ".join(sorted({c["finding"]["class"] for c in allf})), sum(g["skipped"] for g in tp.values())))
+    ft = p.tables.get("findings-table")
+    check('<a href="#findings">Findings</a>' in src, "Findings in the nav")
+    nskip = sum(g["skipped"] for g in agg.values())
+    check("%d finding%s, %d not run" % (len(allf), "" if len(allf) == 1 else "s", nskip) in text,
+          "the header card counts findings and cells not run")
+    if check(ft is not None, "Findings table present"):
+        rows, seen = ft[1:], 0
+        for i, r in enumerate(rows):
+            if len(r) != 8:
+                continue
+            key = (r[1][0], r[2][0], r[3][0], r[4][0], int(r[5][0]))
+            m = [c for c in allf if (c["kernel"], c["func"], c["format"], c["family"], c["n"]) == key]
+            if not check(len(m) == 1, "finding row %s is a finding of the JSON" % (key,)):
+                continue
+            f, g = m[0]["finding"], agg[key[:3]]
+            seen += 1
+            check(int(r[0][0]) == ids[key[:3]], "%s: finding row numbered as in the summary" % (key,))
+            check(r[6][0] == f["class"] and "r" in r[6][1].get("class", "").split(), "%s: class %r" % (key, f["class"]))
+            check(r[7][1].get("title") == f["message"] and r[7][0] == (f["message"][:200] + ("\u2026" if len(f["message"]) > 200 else "")).strip(),
+                  "%s: message %r (title %r)" % (key, r[7][0], r[7][1].get("title")))
+            sub = rows[i + 1][1][0] if i + 1 < len(rows) and len(rows[i + 1]) == 2 else ""
+            check(f["input"] and f["input"] in sub, "%s: the reproducing input as in the JSON" % (key,))
+            check(f["repro"] in sub, "%s: the repro command as in the JSON" % (key,))
+            if g["skipped"]:
+                check("%d later cell" % g["skipped"] in sub, "%s: later cells not run said" % (key,))
+        check(seen == len(allf), "one findings row per finding (%d of %d)" % (seen, len(allf)))
+    # third-party worst inputs, like built-in ones
+    worst_tp = [c for c in cells if c.get("source", "builtin") != "builtin" and c["ok"] and c["outputs"] > 0
+                and jnum(c["max_ulp"]) > 0]
+    for key in {(c["kernel"], c["func"], c["format"]) for c in worst_tp}:
+        w = max((c for c in worst_tp if (c["kernel"], c["func"], c["format"]) == key), key=lambda c: jnum(c["max_ulp"]))
+        check(w["repro"] in text and w["worst"]["got"] in text, "%s: its worst cell in the worst inputs" % (key,))
+
+    # charts: every row with outputs and a throughput is a Pareto point, third-party ones hollow
+    svgs = re.findall(r'<svg class="chart".*?</svg>', src, re.S)
+    par = [x for x in svgs if 'aria-label="accuracy against throughput"' in x]
+    if check(len(par) == 1, "the Pareto chart is drawn"):
+        pts = re.findall(r'<g class="pt( tp)?" data-id="(\d+)">', par[0])
+        got = [int(i) for _, i in pts]
+        want = {ids[k] for k, g in agg.items() if k in ids and g["outputs"] > 0 and g["eps"] > 0}
+        check(sorted(got) == sorted(want), "one Pareto point per row with outputs and a throughput (missing %s, extra %s)"
+              % (sorted(want - set(got))[:5], sorted(set(got) - want)[:5]))
+        want_tp = {ids[k] for k in tp if k in ids and ids[k] in want}
+        check(want_tp and {int(i) for t, i in pts if t} == want_tp, "third-party points marked (%s)" % sorted(want_tp))
+        check("hollow: third-party" in par[0], "the Pareto legend explains the hollow points")
+    prof = [x for x in svgs if 'aria-label="ulp error per kernel' in x]
+    if check(len(prof) == 1, "the ulp profile is drawn"):
+        n = sum(1 for k, g in tp.items() if g["outputs"] > 0)
+        check(prof[0].count('<tspan class="tp">') == n, "the ulp profile marks its %d third-party rows" % n)
+
+
 def t_hostile(a):
     smax, w = a.smaxcheck, a.work
     evil = "<script>alert(1)</script>&\"'"
@@ -452,10 +614,25 @@ def t_hostile(a):
         "repro": "smaxcheck eval --kernel '</code><script>alert(6)</script>' \u00e9\U0001F600",
     }
     second = dict(cell, kernel="caf\u00e9 \u2603", family="normal1")
+    # a plugin's strings are untrusted too: its name, source, description and
+    # the finding's class, message (a child's stderr), input and repro
+    zeros = {k: 0 for k in ("outputs", "max_ulp", "mean_ulp", "p50_ulp", "p99_ulp", "p999_ulp", "pct_correctly_rounded",
+                            "max_bound_ratio", "max_claim_ratio", "max_sum_drift_ulp", "elem_per_s", "claim_failures")}
+    tp_source = "plugin:/tmp/\"><script>alert(9)</script>&amp;.so"
+    tp_about = "about <img src=y onerror=alert(10)> & 'q'"
+    tp_msg = "msg \x01</td></tr><script>alert(12)</script> & \"q\""
+    plug = dict(cell, **zeros, kernel="<b>plug</b>\"'&", family="specials", ok=False, source=tp_source, about=tp_about,
+                claim_declared=False, special={}, repro="",
+                finding={"class": "<svg onload=alert(11)>", "message": tp_msg,
+                         "input": "0x1p+0 <script>alert(13)</script> nan", "repro": "smaxcheck compare --cmd '</code><b>x</b>' \"&\""})
+    skipped = dict(plug, family="normal100", skipped="<i>not</i> run")
+    del skipped["finding"]
+    measured = dict(cell, kernel=plug["kernel"], func="log_softmax", source=tp_source, about=tp_about, claim_declared=False)
     path = os.path.join(w, "hostile.json")
-    write_results(path, [cell, second])
-    # raw invalid UTF-8 and a control character (escaped in JSON) in a name
+    write_results(path, [cell, second, plug, skipped, measured])
+    # raw invalid UTF-8 and a control character (escaped in JSON) in a name and a finding's message
     raw = open(path, "rb").read().replace(b'"family":"normal1"', b'"family":"bad\xff\xfeutf8 \\u0007 end"')
+    raw = raw.replace(b"msg ", b"msg \xff\xfe ")
     open(path, "wb").write(raw)
     fuzz = os.path.join(w, "fuzz.json")
     json.dump({"schema": "smaxcheck-fuzz", "version": 1, "campaigns": [
@@ -483,6 +660,17 @@ def t_hostile(a):
         check(s in text, "shown as text: %r" % s)
     check("bad\ufffd\ufffdutf8 \ufffd end" in text, "invalid UTF-8 and control characters become U+FFFD")
     titles = [dict(a).get("title") or "" for t, a in p.attrs]
+    # the third-party kernel's strings, as text
+    shown_msg = "msg \ufffd\ufffd \ufffd</td></tr><script>alert(12)</script> & \"q\""
+    for s in (plug["kernel"], plug["finding"]["class"], shown_msg, plug["finding"]["input"], plug["finding"]["repro"]):
+        check(s in text, "third-party string shown as text: %r" % s)
+    for s in (tp_source, tp_about, shown_msg):
+        check(any(s == t or s in t for t in titles), "third-party string escaped in a title: %r" % s)
+    ft = p.tables.get("findings-table", [])
+    check(len([r for r in ft[1:] if len(r) == 8]) == 1, "the hostile finding has its row")
+    badges = [b for r in p.tables.get("summary-table", []) for c in r for b in c[3]]
+    check(len(badges) == 2 and all(b[0] == "plugin" and b[1].get("title") == tp_source for b in badges),
+          "the plugin's two rows badged, the source escaped in the title (%s)" % badges)
     check(any("\"><svg onload=alert(3)>" in t for t in titles) or "\"><svg onload=alert(3)>" in text,
           "attribute values escaped")
 
@@ -524,6 +712,21 @@ def t_badinput(a):
         ([bad("noresults.json", head + "]}\n")], "noresults.json"),
         ([bad("notobj.json", head + "[1,2]\n]}\n")], "notobj.json:2:"),
         ([bad("special.json", head + line[:-1] + ',"special":{"C1-nan-x":{"rows":1}}}\n]}\n')], "special.json:2:"),
+        # the fields of `compare` (harness/SCHEMA.md): optional, but typed
+        ([bad("source.json", head + line[:-1] + ',"source":1}\n]}\n')], "source.json:2: \"source\" must be a string"),
+        ([bad("about.json", head + line[:-1] + ',"about":["x"]}\n]}\n')], "about.json:2: \"about\" must be a string"),
+        ([bad("claimdecl.json", head + line[:-1] + ',"claim_declared":"no"}\n]}\n')], "claimdecl.json:2: \"claim_declared\""),
+        ([bad("ftz.json", head + line[:-1] + ',"ftz_outputs":-1}\n]}\n')], "ftz.json:2: \"ftz_outputs\""),
+        ([bad("finding1.json", head + line.replace('"ok":true', '"ok":false')[:-1] + ',"finding":"crashed"}\n]}\n')],
+         "finding1.json:2: \"finding\" must be an object"),
+        ([bad("finding2.json", head + line.replace('"ok":true', '"ok":false')[:-1] +
+              ',\n"finding":{"class":"crashed","input":"","repro":""}}\n]}\n')], "finding2.json:3: \"finding\" has no \"message\""),
+        ([bad("finding3.json", head + line.replace('"ok":true', '"ok":false')[:-1] +
+              ',"finding":{"class":"crashed","message":7,"input":"","repro":""}}\n]}\n')], "finding3.json:2: \"message\" must be a string"),
+        ([bad("finding4.json", head + line[:-1] + ',"finding":{"class":"hung","message":"m","input":"","repro":""}}\n]}\n')],
+         "finding4.json:2: a cell with \"finding\" must have \"ok\": false"),
+        ([bad("skipped.json", head + line.replace('"ok":true', '"ok":false')[:-1] + ',"skipped":3}\n]}\n')],
+         "skipped.json:2: \"skipped\" must be"),
         ([good, "--baseline", bad("base.json", "{")], "base.json:1:"),
         ([good, "--fuzz", bad("fuzz1.json", '{"schema":"smaxcheck-fuzz","version":1,"campaigns":[\n'
                               '{"engine":"e","target":"t","hours":1,"execs":1,"exec_per_s":1,\n'
@@ -568,6 +771,15 @@ def t_badinput(a):
               .replace('"mean_ulp":0.5', '"mean_ulp":"nan"') + "\n]}\n")
     r = run([smax, "report", ok2, "-o", fresh])
     check(r.returncode == 0, "non-finite numbers as strings are accepted (%s)" % r.stderr.strip())
+    # "skipped" as harness/results.c writes it (the reason) and as true
+    sk = dict(good_cell, ok=False, source="cmd:./k", claim_declared=False)
+    ok3 = bad("skipped-ok.json", head + ",\n".join(json.dumps(dict(sk, family=f, skipped=v)) for f, v in
+                                                     (("a", "an earlier cell ended in a finding"), ("b", True), ("c", False)))
+              + "\n]}\n")
+    r = run([smax, "report", ok3, "-o", fresh])
+    page = open(os.path.join(fresh, "index.html"), encoding="utf-8").read() if r.returncode == 0 else ""
+    check(r.returncode == 0 and "2 not run after a finding;" in page and "1 rejected by the kernel;" in page,
+          "\"skipped\" as a string or true counts as not run, false as not skipped (%s)" % r.stderr.strip())
 
 
 # --------------------------------------------------------------------------
@@ -700,7 +912,11 @@ def main():
     ap.add_argument("--families", default="normal1,normal100,attention,masked,specials,masked-all,overflow")
     ap.add_argument("--size", default="1400,3000", help="render: window size W,H")
     ap.add_argument("--keep", help="render: copy the PNG here")
+    ap.add_argument("--plugins", help="structure: the example plugins (example.so, crash.so; default "
+                    "<dir of --smaxcheck>/examples/plugins); their sibling cmd/bad_cmd is used when built")
     a = ap.parse_args()
+    if not a.plugins:
+        a.plugins = os.path.join(os.path.dirname(os.path.abspath(a.smaxcheck)), "examples", "plugins")
     os.makedirs(a.work, exist_ok=True)
     {"structure": t_structure, "hostile": t_hostile, "badinput": t_badinput, "render": t_render}[a.mode](a)
     if FAILURES:
