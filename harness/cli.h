@@ -13,4 +13,12 @@ int cmd_compare(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+#include <stddef.h>
+/* Prints "CMD: " and fmt with arg (one line) to stderr; returns 2, the
+ * exit status of bad usage. */
+int cli_die(const char *cmd, const char *fmt, const char *arg);
+/* Parses a comma-separated list of decimal sizes in [lo, hi] into
+ * ns[0..max); returns the count, or -1 (bad number, out of range, more
+ * than max, out of memory). */
+int cli_sizes(const char *s, size_t *ns, int max, size_t lo, size_t hi);
 #endif

@@ -49,35 +49,16 @@ static const char usage[] =
     "8192, 0 = none) limits each child's address space (RLIMIT_AS; not applied\n"
     "by a build with AddressSanitizer, which reserves terabytes of address\n"
     "space).  Remote kernels run one request at a time, in this thread;\n"
-    "--threads parallelises the --builtin cells.  Third-party kernels declare no\n"
-    "accuracy claim (protocol version 1 has none): their claim ratio is n/a.\n"
+    "--threads parallelises the --builtin cells.  A kernel declares an accuracy\n"
+    "claim in its descriptor (plugins) or DESCRIBE's optional sixth field\n"
+    "(commands, harness/PROTOCOL.md); without one its claim ratio is n/a.\n"
     "Exit status: 0 when every cell ran or ended in a finding (findings are\n"
     "results, listed after the table and in the JSON); 1 with --fail-on-finding\n"
     "if there was a finding; 2 on bad usage, a source that cannot be started\n"
     "or does not DESCRIBE its kernels, or an unwritable --json file (written\n"
     "whole or not at all).\n";
 
-static int die(const char *msg, const char *arg) {
-  fprintf(stderr, "smaxcheck compare: ");
-  fprintf(stderr, msg, arg);
-  fputc('\n', stderr);
-  return 2;
-}
-
-/* comma-separated sizes 0..2^24 into ns[0..max); returns the count or -1 */
-static int parse_ns(const char *s, size_t *ns, int max) {
-  int c = 0;
-  char *dup = strdup(s), *save = NULL;
-  if (!dup) return -1;
-  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    char *end;
-    double v = strtod(t, &end);
-    if (end == t || *end || !(v >= 0 && v <= 1 << 24) || v != floor(v) || c == max) { free(dup); return -1; }
-    ns[c++] = (size_t)v;
-  }
-  free(dup);
-  return c;
-}
+static int die(const char *msg, const char *arg) { return cli_die("smaxcheck compare", msg, arg); }
 
 /* s quoted for /bin/sh (malloc'd): 'a'\''b' */
 static char *shq(const char *s) {
@@ -168,7 +149,7 @@ int cmd_compare(int argc, char **argv) {
     case 'f': fname = optarg; break;
     case 'F': fmtname = optarg; break;
     case 'a': fams = optarg; break;
-    case 'n': if ((nn = parse_ns(optarg, ns, 16)) <= 0) { free(src); return die("--n '%s': need sizes 0..2^24, comma-separated", optarg); } break;
+    case 'n': if ((nn = cli_sizes(optarg, ns, 16, 0, 1 << 24)) <= 0) { free(src); return die("--n '%s': need sizes 0..2^24, comma-separated", optarg); } break;
     case 'r': rows = strtoul(optarg, &end, 10); if (*end || !rows || optarg[0] == '-') { free(src); return die("--rows '%s': need a count >= 1", optarg); } break;
     case 't': tau = strtod(optarg, &end); if (*end || !(tau > 0 && tau < INFINITY)) { free(src); return die("--tau '%s': need a finite number > 0", optarg); } break;
     case 's': seed = strtoul(optarg, &end, 0); if (*end || !optarg[0]) { free(src); return die("--seed '%s': need an integer", optarg); } break;

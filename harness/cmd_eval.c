@@ -34,26 +34,7 @@ static const char usage[] =
     "without: kernels that cannot store them are skipped).\n"
     "Lists: `smaxcheck list` (kernels, functions, formats), `smaxcheck list families`.\n";
 
-static int die(const char *msg, const char *arg) {
-  fprintf(stderr, "smaxcheck eval: ");
-  fprintf(stderr, msg, arg);
-  fputc('\n', stderr);
-  return 2;
-}
-
-/* comma-separated list of sizes */
-static int parse_ns(const char *s, size_t *ns, int max) {
-  int c = 0;
-  char *dup = strdup(s), *save = NULL;
-  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    char *end;
-    double v = strtod(t, &end);
-    if (end == t || *end || !(v >= 0 && v <= 1 << 24) || v != floor(v) || c == max) { free(dup); return -1; }
-    ns[c++] = (size_t)v;
-  }
-  free(dup);
-  return c;
-}
+static int die(const char *msg, const char *arg) { return cli_die("smaxcheck eval", msg, arg); }
 
 /* print row r of cell c: input, the kernel's outputs, the oracle's */
 static void show_row(const cell *c, size_t r) {
@@ -243,7 +224,7 @@ int cmd_eval(int argc, char **argv) {
     case 'f': fname = optarg; break;
     case 'F': fmtname = optarg; break;
     case 'a': fams = optarg; break;
-    case 'n': if ((nn = parse_ns(optarg, ns, 16)) <= 0) return die("--n '%s': need sizes 0..2^24, comma-separated", optarg); break;
+    case 'n': if ((nn = cli_sizes(optarg, ns, 16, 0, 1 << 24)) <= 0) return die("--n '%s': need sizes 0..2^24, comma-separated", optarg); break;
     case 'r': rows = strtoul(optarg, &end, 10); if (*end || !rows) return die("--rows '%s': need a count >= 1", optarg); break;
     case 't': tau = strtod(optarg, &end); if (*end || !(tau > 0 && tau < INFINITY)) return die("--tau '%s': need a finite number > 0", optarg); break;
     case 's': seed = strtoul(optarg, &end, 0); if (*end) return die("--seed '%s': need an integer", optarg); break;

@@ -26,12 +26,7 @@ static const char usage[] =
     "Every input value must be exactly representable in FMT.  Exit status: 0 ok,\n"
     "1 an output hit the precision cap (printed, flagged on stderr), 2 bad input.\n";
 
-static int die(const char *fmt, const char *a) {
-  fprintf(stderr, "smaxcheck oracle: ");
-  fprintf(stderr, fmt, a);
-  fputc('\n', stderr);
-  return 2;
-}
+static int die(const char *msg, const char *arg) { return cli_die("smaxcheck oracle", msg, arg); }
 
 static int parse_pos(const char *s, double *v) {
   char *end;

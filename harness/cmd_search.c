@@ -46,28 +46,7 @@ static const char usage[] =
     "Prints one line per row kept: kernel, function, format, n, error, the\n"
     "command replaying it and the row in %a.  Exit 2 on bad usage.\n";
 
-static int die(const char *msg, const char *arg) {
-  fprintf(stderr, "smaxcheck search: ");
-  fprintf(stderr, msg, arg);
-  fputc('\n', stderr);
-  return 2;
-}
-
-/* comma-separated row lengths 1..2^20; returns the count or -1 */
-static int parse_ns(const char *s, size_t *ns, int max) {
-  int c = 0;
-  char *dup = strdup(s), *save = NULL;
-  if (!dup) return -1;
-  for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(t, &end, 10);
-    if (end == t || *end || errno || t[0] == '-' || v < 1 || v > (1ul << 20) || c == max) { free(dup); return -1; }
-    ns[c++] = v;
-  }
-  free(dup);
-  return c;
-}
+static int die(const char *msg, const char *arg) { return cli_die("smaxcheck search", msg, arg); }
 
 static int match_format(smax_format f, const char *name) {
   return !strcmp(name, smax_format_name(f)) || kio_oracle_format(f) == oracle_format_by_name(name);
@@ -134,7 +113,7 @@ int cmd_search(int argc, char **argv) {
   if (optind < argc) return die("unexpected argument '%s'", argv[optind]);
   if (!kname) return die("%s", "--kernel K is required (see smaxcheck list kernels)");
   if (have_s && evals) return die("%s", "give --seconds or --evals, not both");
-  if ((nn = parse_ns(nlist, ns, 32)) <= 0) return die("--n '%s': need row lengths 1..1048576, comma-separated", nlist);
+  if ((nn = cli_sizes(nlist, ns, 32, 1, 1 << 20)) <= 0) return die("--n '%s': need row lengths 1..1048576, comma-separated", nlist);
   size_t nk;
   const smax_kernel *ks = smax_registry(&nk);
   int any = 0;
