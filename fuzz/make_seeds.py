@@ -32,7 +32,8 @@ def pack(fmt, v):
 
 
 def header(k, n, tau_idx=0, rows=1, mask=0, target=0):
-    return struct.pack("<HBBBBBBQ", k, n, 0, tau_idx, (rows - 1) | (4 if mask else 0), target, 0, mask)
+    b5 = (rows - 1) | (0x18 if rows > 1 else 0) | (4 if mask else 0)
+    return struct.pack("<HBBBBBBQ", k, n, 0, tau_idx, b5, target, 0, mask)
 
 
 def write(target, name, data):

@@ -30,6 +30,14 @@
  *       by 1 + max|x_i - f| + |f + n - min x| u, not by the spread): found
  *       once two entries are close together far from 0, an error that error
  *       guidance climbs to as |max| grows.
+ *   planted-seqsum     softmax binary32, stable.c's three passes but the sum
+ *       in one accumulator, left to right (a scalar fallback that lost the 16
+ *       lanes).  Once the max's term 1 is in, each term below u = 2^-24 (half
+ *       an ulp of 1) is rounded away: k of them lose up to k u, k/2 to k
+ *       ulps, where the claim (lane sums) allows 10 + n/16 + 6 spread.  Only
+ *       long rows (n in the hundreds, the decoder's large-n headers) with the
+ *       max early and many entries 16.6 or a little more below it break it: the error climbs with the number
+ *       and the size of the absorbed terms, the case error guidance is for.
  *
  * Special values: masked entries read as -inf.  A NaN makes the row NaN; an
  * all-masked row is NaN (the reference).  A +inf entry gives inf - inf = NaN
@@ -176,6 +184,33 @@ static int expdiff_f32(const smax_args *a) {
   return 0;
 }
 
+/* ---- planted-seqsum: one sequential accumulator ---- */
+static int seqsum_f32(const smax_args *a) {
+  if (bad_args(a, FLT_MIN, FLT_MAX)) return 1;
+  size_t n = a->n;
+  float tau = (float)a->tau;
+  float *e = malloc((n ? n : 1) * sizeof *e);
+  if (!e) return 2;
+  for (size_t r = 0; r < a->rows; r++) {
+    const float *x = (const float *)a->x + r * a->x_stride;
+    const unsigned char *mask = a->mask ? a->mask + r * a->mask_stride : NULL;
+    float *y = (float *)a->y + r * a->y_stride;
+    float m = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+      e[i] = mask && mask[i] ? -INFINITY : x[i];
+      if (e[i] > m) m = e[i];
+    }
+    for (size_t i = 0; i < n; i++) e[i] = expf((e[i] - m) / tau);
+    /* BUG: n - 1 roundings deep, not n/16 + 4, and once S >= 1 every term
+     * below 2^-24 vanishes (stable.c: lane_sum, 16 accumulators and a tree) */
+    float S = 0;
+    for (size_t i = 0; i < n; i++) S += e[i];
+    for (size_t i = 0; i < n; i++) y[i] = e[i] / S;
+  }
+  free(e);
+  return 0;
+}
+
 /* Claims: those of the correct kernels each imitates (stable.c CLAIM_SM(2),
  * accurate.c CLAIM_LSM(1)), which the planted defects break. */
 #define BROKEN (SMAX_DETERMINISTIC | SMAX_BROKEN)
@@ -189,6 +224,9 @@ static const smax_kernel planted[] = {
     {"planted-expdiff", SMAX_SOFTMAX, SMAX_F32, expdiff_f32, BROKEN, "ieee-nan",
      {10, 1.0 / 16, 2 * (1.0 + 2), 0, 0},
      "PLANTED BUG: division-free softmax exp(x/tau - lse), error ~ |max/tau| ulps"},
+    {"planted-seqsum", SMAX_SOFTMAX, SMAX_F32, seqsum_f32, BROKEN, "ieee-nan",
+     {10, 1.0 / 16, 2 * (1.0 + 2), 0, 0},
+     "PLANTED BUG: three-pass softmax with one sequential accumulator (absorbs terms < u/2)"},
 };
 
 const smax_kernel *fuzz_planted_kernels(size_t *count) {

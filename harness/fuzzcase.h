@@ -9,7 +9,8 @@
  *   3     low bits of a large n
  *   4     low nibble: temperature index (FUZZ_TAU); high nibble: fixed-point
  *         input scale index (FUZZ_SCALE)
- *   5     bits 0-1: rows - 1; bit 2: a mask is passed
+ *   5     bit 2: a mask is passed; bits 3 and 4 both set: rows = 1 + bits 0-1,
+ *         else one row
  *   6     cross-entropy target index (mod n; the target is never masked)
  *   7     high bits of a large n
  *   8-15  mask word, u64 LE: element k of the batch (row-major) is masked iff

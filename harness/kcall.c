@@ -9,6 +9,17 @@ int kernel_call(const smax_kernel *k, const smax_args *a) {
   return k->run(a);
 }
 
+double kernel_claim_abs(const smax_kernel *k, size_t n, double spread, double ulp, double u, double gscale) {
+  const smax_claim *c = &k->claim;
+  int grad = k->func == SMAX_SOFTMAX_VJP || k->func == SMAX_LOG_SOFTMAX_VJP || k->func == SMAX_CROSS_ENTROPY;
+  double g = grad && gscale > 16 ? gscale / 16 : 1;
+  return (c->ulp_const + c->ulp_per_n * (double)n + c->ulp_per_spread * spread) * ulp + g * c->abs_u_per_n * (double)n * u;
+}
+
+double kernel_claim_allow(const smax_kernel *k, size_t n, double spread, double ulp, double u, double gscale) {
+  return kernel_claim_abs(k, n, spread, ulp, u, gscale) / ulp;
+}
+
 int kernel_has_claim(const smax_kernel *k) {
   const smax_claim *c = &k->claim;
   return c->ulp_const > 0 || c->ulp_per_n > 0 || c->ulp_per_spread > 0 || c->abs_u_per_n > 0;

@@ -298,7 +298,9 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
     double mx = -INFINITY, mn = INFINITY;
     for (size_t i = 0; i < n; i++)
       if (!mk[i]) mx = fmax(mx, x[i] * b->in_scale), mn = fmin(mn, x[i] * b->in_scale);
-    double spread = (mx - mn) / b->tau;
+    double spread = (mx - mn) / b->tau, gscale = 0;
+    for (size_t i = 0; i < n && is_vjp(k->func); i++) gscale = fmax(gscale, fabs(b->dy[r * n + i]) / b->tau);
+    if (k->func == SMAX_CROSS_ENTROPY) gscale = 1 / b->tau;
     /* no declared claim (third-party kernels need not): ratio 0, no failures */
     int claimed = kernel_has_claim(k) &&
                   !(k->claim.max_abs_input > 0 && fmax(fabs(mx), fabs(mn)) / b->tau > k->claim.max_abs_input);
@@ -316,8 +318,7 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
         m->max_ulp = e, m->worst_row = r, m->worst_out = o, m->worst_got = got[o], m->worst_want = want[o];
       }
       double ulp = ldexp(1, (int)oracle_ulp_exp(of, &xv[o]));
-      double allow = k->claim.ulp_const + k->claim.ulp_per_n * (double)n +
-                     k->claim.ulp_per_spread * spread + k->claim.abs_u_per_n * (double)n * u / ulp;
+      double allow = kernel_claim_allow(k, n, spread, ulp, u, gscale);
       if (claimed && allow > 0) m->max_claim_ratio = fmax(m->max_claim_ratio, e / allow);
       if (claimed && e > allow + unc) m->failures++;
       double yv = ldexp(xv[o].hi + xv[o].lo, (int)xv[o].e);

@@ -86,7 +86,10 @@ typedef int (*smax_fn)(const smax_args *a);
  * ulp of the exact y in the output format (the LSB for fixed point), and
  * u = 2^-p the format's unit roundoff (the absolute term serves log-domain
  * outputs near 0, whose error is absolute).  Outputs below the format's
- * normal range are held to the same bound with ulp(y) clamped. */
+ * normal range are held to the same bound with ulp(y) clamped.  Gradients
+ * (the VJPs, cross-entropy) carry an absolute error proportional to
+ * max|dy|/tau (1/tau for cross-entropy): their abs_u_per_n is stated for
+ * max|dy|/tau <= 16, and the harness scales it by max(1, (max|dy|/tau)/16). */
 typedef struct {
   double ulp_const, ulp_per_n, ulp_per_spread, abs_u_per_n;
   double max_abs_input;

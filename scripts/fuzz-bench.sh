@@ -11,7 +11,7 @@ usage() {
   cat <<'EOF'
 Usage: scripts/fuzz-bench.sh [--libfuzzer-build DIR] [--afl-build DIR]
          [--engines libfuzzer,afl] [--seeds K] [--cap S] [--secs S]
-         [--parts exec,ttff,maxerr] [--work DIR] [--help]
+         [--parts exec,ttff,maxerr] [--kernels K,K..] [--work DIR] [--help]
 
 One fuzzing process at a time (one core), no fork/parallel mode:
   exec    exec/s of each target (fuzz_kernel on accurate softmax binary64
@@ -21,13 +21,15 @@ One fuzzing process at a time (one core), no fork/parallel mode:
           most 16 + 64*8*2 bytes (-max_len / -G 1040), so n <= 64 except
           where the n byte asks for a large n (n > 64 then reads zeros)
   ttff    time to the first finding on naive (its exp overflow) and on each
-          planted kernel of fuzz/planted.c, error guidance on and off
+          planted kernel of fuzz/planted.c (--kernels: another list),
+          error guidance on and off
           (SMAXCHECK_FUZZ_GUIDE), K runs with seeds 1..K (default 3), each
           from one neutral 80-byte zero input with the target's dictionary,
           capped at S seconds (--cap, default 60); median wall time (startup
           included) and median executions; a run that hits the cap counts
           as the cap (">")
-  maxerr  the largest ulp error in the corpus after S seconds on correct
+  maxerr  the largest finite ulp error in the corpus and the crashes after
+          S seconds (libFuzzer -fork=1, going on past findings) on correct
           kernels (accurate log_softmax, online softmax binary32), guidance on
           and off, K seeds: does the guidance reach larger errors?
 Builds: --libfuzzer-build (default build-fuzz/), --afl-build (default
@@ -39,14 +41,16 @@ EOF
 
 lfb=$(default_build_dir libfuzzer) aflb=$(default_build_dir afl)
 engines=libfuzzer,afl seeds=3 cap=60 secs=15 parts=exec,ttff,maxerr work=''
+kernels=naive,planted-lazyshift,planted-log1p,planted-expdiff,planted-seqsum
 while [ $# -gt 0 ]; do
   case $1 in
     --help | -h) usage; exit 0 ;;
-    --libfuzzer-build | --afl-build | --engines | --seeds | --cap | --secs | --parts | --work)
+    --libfuzzer-build | --afl-build | --engines | --seeds | --cap | --secs | --parts | --work | --kernels)
       if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "option $1 needs a value"; fi
       case $1 in
         --libfuzzer-build) lfb=$2 ;; --afl-build) aflb=$2 ;; --engines) engines=$2 ;;
         --seeds) seeds=$2 ;; --cap) cap=$2 ;; --secs) secs=$2 ;; --parts) parts=$2 ;; --work) work=$2 ;;
+        --kernels) kernels=$2 ;;
       esac
       shift 2 ;;
     *) usage_error "unknown argument '$1'" ;;
@@ -58,6 +62,10 @@ done
 IFS=, read -r -a elist <<<"$engines"
 for e in "${elist[@]}"; do
   case $e in libfuzzer | afl) ;; *) usage_error "unknown engine '$e' in --engines (libfuzzer, afl)" ;; esac
+done
+IFS=, read -r -a klist <<<"$kernels"
+for k in "${klist[@]}"; do
+  [[ $k =~ ^[A-Za-z0-9._+-]+$ ]] || usage_error "bad kernel name '$k' in --kernels"
 done
 IFS=, read -r -a plist <<<"$parts"
 for p in "${plist[@]}"; do
@@ -85,7 +93,8 @@ MAXLEN=1040
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # run ENGINE TARGET SECONDS SEED UNTIL_CRASH OUTDIR ENV...: one fuzzing
-# process; prints "wall_seconds execs crashed"
+# process (UNTIL_CRASH 1: AFL++ stops at the first crash, as libFuzzer does;
+# 2: libFuzzer goes on, -fork=1); prints "wall_seconds execs crashed"
 run() {
   local e=$1 t=$2 s=$3 seed=$4 until=$5 o=$6
   shift 6
@@ -98,6 +107,8 @@ run() {
   t0=$(date +%s.%N)
   if [ "$e" = libfuzzer ]; then
     local fl=(-seed="$seed" -max_total_time="$s" -max_len="$MAXLEN" -artifact_prefix="$o/art/" -print_final_stats=1)
+    # UNTIL_CRASH=2: go on past findings (one -fork worker, restarted)
+    [ "$until" = 2 ] && fl+=(-fork=1 -ignore_crashes=1)
     [ -f "$dict" ] && fl+=(-dict="$dict")
     (cd "$o" && env "$@" timeout $((s + 30)) "$bin" "${fl[@]}" "$o/corpus" "$seed0" >"$o/log" 2>&1) || true
     t1=$(date +%s.%N)
@@ -128,7 +139,7 @@ echo
 if has exec; then
   echo "## Throughput (one process, ${secs} s each, inputs <= $MAXLEN bytes)"
   echo
-  echo "| engine | target | restriction | exec/s | execs | finding stopped it |"
+  echo "| engine | target | restriction | exec/s | execs | finding |"
   echo "|---|---|---|---:|---:|---|"
   for e in "${elist[@]}"; do
     for spec in "fuzz_kernel accurate softmax binary64" "fuzz_kernel accurate softmax binary32" \
@@ -142,7 +153,8 @@ if has exec; then
       read -r wall execs crashed < <(run "$e" "$t" "$secs" 1 0 "$work/x" "${envs[@]}")
       eps=$(awk -v e="$execs" -v w="$wall" 'BEGIN { printf "%.0f", (w > 0 ? e / w : 0) }')
       r="${envs[*]:-(none)}"
-      echo "| $e | $t | ${r//SMAXCHECK_FUZZ_/} | $eps | $execs | $([ "$crashed" = 1 ] && echo "yes, at ${wall} s" || echo no) |"
+      if [ "$crashed" = 0 ]; then stop=no; elif [ "$e" = libfuzzer ]; then stop="yes, stopped at ${wall} s"; else stop="yes (AFL++ goes on)"; fi
+      echo "| $e | $t | ${r//SMAXCHECK_FUZZ_/} | $eps | $execs | $stop |"
     done
   done
   echo
@@ -155,7 +167,7 @@ if has ttff; then
   echo "| engine | kernel | guidance on: s (execs) | guidance off: s (execs) | first signature (on) |"
   echo "|---|---|---:|---:|---|"
   for e in "${elist[@]}"; do
-    for k in naive planted-lazyshift planted-log1p planted-expdiff; do
+    for k in "${klist[@]}"; do
       declare -A res=()
       firstsig=''
       for g in 1 0; do
@@ -201,13 +213,13 @@ if has maxerr; then
         for ((s = 1; s <= seeds; s++)); do
           note "maxerr: $e $k $f $fm guide=$g seed=$s"
           envs=(SMAXCHECK_FUZZ_KERNEL="$k" SMAXCHECK_FUZZ_FUNC="$f" SMAXCHECK_FUZZ_FORMAT="$fm" SMAXCHECK_FUZZ_GUIDE="$g")
-          run "$e" fuzz_kernel "$secs" "$s" 0 "$work/m" "${envs[@]}" >/dev/null
+          run "$e" fuzz_kernel "$secs" "$s" 2 "$work/m" "${envs[@]}" >/dev/null
           # the worst finite ulp error over the corpus, by `smaxcheck replay`
           m=0
           for c in "$work"/m/corpus/* "$work"/m/art/*; do
             [ -f "$c" ] || continue
             v=$(env "${envs[@]}" "$(builddir "$e")/smaxcheck" replay "$c" 2>/dev/null |
-              awk '/^# row out got want ulp_error/ { t = 1; next } t && NF == 5 && $5 + 0 == $5 { if ($5 > m) m = $5 } END { print m + 0 }' || true)
+              awk '/^# row out got want ulp_error/ { t = 1; next } t && NF == 5 && $1 ~ /^[0-9]+$/ && $5 ~ /^[0-9.]+(e[-+]?[0-9]+)?$/ { if ($5 + 0 > m) m = $5 + 0 } END { print m + 0 }' || true)
             m=$(awk -v a="$m" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
           done
           ms+=("$m")

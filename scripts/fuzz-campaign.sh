@@ -213,7 +213,7 @@ crashes_now() {
   if [ "$engine" = libfuzzer ]; then
     find "$out/crashes" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l
   else
-    find "$out/afl" -path '*/crashes/id:*' -type f | wc -l
+    find "$out/afl" -path '*/crashes*/id:*' -type f | wc -l
   fi
 }
 execs_before=0

@@ -15,12 +15,12 @@ Triage the crash inputs of the campaign in DIR (made by fuzz-campaign.sh;
 DIR/campaign.conf says engine, target, build directory and restrictions):
 
  1. signature of every crash input (libFuzzer DIR/crashes/*, AFL++
-    DIR/afl/*/crashes/id:*), by running the target on it: the target's
+    DIR/afl/*/crashes*/id:*), by running the target on it: the target's
     "SMAXCHECK-FINDING class=C kernel=K func=F format=FMT" line gives
     "C K F FMT" (what `smaxcheck replay --signature` prints); a sanitizer
     report gives "asan:TYPE frame frame frame" (top frames, runtime frames
-    skipped); cached by content hash in DIR/triage/, so a rerun only looks at
-    new inputs;
+    skipped); cached by content hash (and binaries) in DIR/triage/, so a
+    rerun only looks at new inputs;
  2. one input per new signature minimised (libFuzzer -minimize_crash=1, or
     afl-tmin, within S seconds, default 10), kept only if it still gives the
     same signature;
@@ -67,7 +67,9 @@ work=$(mktemp -d "$out/.triage.XXXXXX")
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$out/triage" "$out/findings"
-cache=$out/triage/signatures.tsv
+# the cache holds for these binaries only: a rebuilt target re-triages
+binhash=$(cat "$bin" "$([ -x "$smax" ] && echo "$smax" || echo "$bin")" | sha1sum | cut -c1-12)
+cache=$out/triage/signatures-$binhash.tsv
 touch "$cache"
 
 # `smaxcheck replay` decodes fuzz_kernel inputs; the other targets replay themselves
@@ -95,7 +97,8 @@ list=$work/inputs
 if [ "$engine" = libfuzzer ]; then
   find "$out/crashes" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) >"$list"
 else
-  find "$out/afl" -path '*/crashes/id:*' -type f >"$list"
+  # crashes.<date>/: where afl-fuzz moves crashes/ when it resumes
+  find "$out/afl" -path '*/crashes*/id:*' -type f >"$list"
 fi
 total=$(wc -l <"$list")
 note "$total crash inputs in $out"
@@ -163,8 +166,9 @@ while read -r count sig; do
   dest=$out/findings/$sl
   smallest=$(awk -F'\t' -v s="$sig" '$1 == s { print $2 "\t" $3 }' "$sigs" | sort -n | head -n 1 | cut -f2)
   tmp=$(mktemp -d "$out/findings/.new.XXXXXX")
-  if [ -f "$dest/input" ] && [ "$(cat "$dest/signature" 2>/dev/null)" = "$sig" ]; then
-    cp "$dest/input" "$tmp/input" # minimised before: keep it
+  if [ -f "$dest/input" ] && [ "$(cat "$dest/signature" 2>/dev/null)" = "$sig" ] &&
+    [ "$(signature "$dest/input")" = "$sig" ]; then
+    cp "$dest/input" "$tmp/input" # minimised before and still failing so: keep it
   else
     note "minimising one input of: $sig"
     minimise "$smallest" "$sig" "$tmp/input"
@@ -191,6 +195,17 @@ while read -r count sig; do
   printf '     {"signature": %s, "count": %s, "replay": %s, "dir": %s}' \
     "$(json_str "$sig")" "$count" "$(json_str "$cmd")" "$(json_str "$dest")" >>"$findings_json"
 done <"$work/counts"
+
+# findings of earlier triages whose signature no input gives any more (the
+# target was rebuilt, a threshold changed): removed, said on stderr
+for d in "$out"/findings/*/; do
+  d=${d%/}
+  [ -f "$d/signature" ] || continue
+  if ! grep -qxF "$(cat "$d/signature")" <(cut -d' ' -f2- "$work/counts"); then
+    note "no input gives '$(cat "$d/signature")' any more: removing $d"
+    rm -rf "$d"
+  fi
+done
 
 # ---- 4. summary.json (temporary file, then rename) ----
 read -r seconds execs runs < <(awk -F'\t' '{ s += $2; e += $3; n++ } END { printf "%d %d %d\n", s, e, n }' "$out/runs.tsv" 2>/dev/null || echo "0 0 0")
