@@ -22,12 +22,13 @@ static void kernels(void) {
     if (k[i].flags & SMAX_DETERMINISTIC) strcat(fl, "D");
     if (k[i].flags & SMAX_THREADED) strcat(fl, "T");
     if (k[i].flags & SMAX_BROKEN) strcat(fl, "B");
+    if (k[i].flags & SMAX_KNOWN_DEFECT) strcat(fl, "K");
     snprintf(cl, sizeof cl, "%g + n*%g + s*%g; %g", k[i].claim.ulp_const, k[i].claim.ulp_per_n,
              k[i].claim.ulp_per_spread, k[i].claim.abs_u_per_n);
     printf("%-16s %-16s %-9s %-6s %-34s %s\n", k[i].name, smax_func_name(k[i].func),
            smax_format_name(k[i].fmt), fl, cl, k[i].convention ? k[i].convention : "");
   }
-  printf("(%zu kernels; flags: D deterministic across thread counts, T threaded, B deliberately broken)\n", n);
+  printf("(%zu kernels; flags: D deterministic across thread counts, T threaded, B deliberately broken, K a known defect kept as a yardstick)\n", n);
 }
 
 int cmd_list(int argc, char **argv) {

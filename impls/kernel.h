@@ -76,6 +76,9 @@ typedef int (*smax_fn)(const smax_args *a);
 #define SMAX_DETERMINISTIC 1u /* bitwise identical results for any thread count */
 #define SMAX_THREADED      2u /* uses threads (honours smax_args.threads)        */
 #define SMAX_BROKEN        4u /* deliberately wrong (tests that the suite bites)  */
+#define SMAX_KNOWN_DEFECT  8u /* a textbook defect kept as a yardstick (naive: no
+                                 max shift); measured and gated like any kernel,
+                                 but bug hunts (fuzzing) skip it unless named   */
 
 /* Accuracy claim, in the form of Blanchard, Higham & Higham's bounds: for
  * every output y of a finite row (masked entries allowed, not all masked)

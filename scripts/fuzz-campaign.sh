@@ -12,7 +12,7 @@ usage() {
 Usage: scripts/fuzz-campaign.sh --engine afl|libfuzzer --target T
          [--hours H | --minutes M | --seconds S] [--jobs J] [--out DIR]
          [--kernel K] [--func F] [--format FMT] [--guide on|off]
-         [--build-dir DIR] [--no-build] [--smaxcheck BIN] [--budget S]
+         [--seeds DIR|none] [--build-dir DIR] [--no-build] [--smaxcheck BIN] [--budget S]
          [--no-merge] [--no-triage] [--help]
 
 Fuzzes target T (one of: $FUZZ_TARGETS) for the given wall-clock
@@ -37,6 +37,11 @@ which \`smaxcheck report RESULTS.json -o OUT --fuzz DIR/summary.json\` shows.
                   (SMAXCHECK_FUZZ_KERNEL / _FUNC / _FORMAT)
   --guide on|off  fuzz_kernel's error-guided feedback (SMAXCHECK_FUZZ_GUIDE;
                   default on)
+  --seeds DIR     initial inputs (default fuzz/seeds/T/; none when --kernel,
+                  --func or --format is given: that corpus is made for the
+                  whole registry, decodes to other cases under a restriction,
+                  and its inputs that fail there would each cost libFuzzer's
+                  fork mode a restart before fuzzing starts); none: no seeds
   --build-dir D   where the engine's targets are (default build-fuzz/ for
                   libfuzzer, build-afl/ for afl); configured with
                   CC=clang / CC=afl-clang-fast -DSMAXCHECK_FUZZ=ENGINE and
@@ -47,8 +52,7 @@ which \`smaxcheck report RESULTS.json -o OUT --fuzz DIR/summary.json\` shows.
   --no-merge      skip the corpus merge/minimisation at the end
   --no-triage     skip triage (DIR/summary.json is then not updated)
 
-Seeds come from fuzz/seeds/T/, the dictionary from fuzz/dict/T.dict (if
-present).  Progress goes to stderr every few seconds.  Interrupting (Ctrl-C,
+The dictionary is fuzz/dict/T.dict (if present).  Progress goes to stderr every few seconds.  Interrupting (Ctrl-C,
 SIGTERM) stops the fuzzers, records the run and leaves DIR resumable.
 Exit status: 0 when the campaign ran (findings or not: see summary.json),
 1 on a failure (build, fuzzer, triage), 2 on bad arguments.
@@ -56,7 +60,7 @@ EOF
 }
 
 engine='' target='' secs='' jobs=1 out='' kernel='' func='' format='' guide=''
-build_dir='' no_build=0 smax='' budget=10 do_merge=1 do_triage=1 nduration=0
+build_dir='' no_build=0 smax='' budget=10 do_merge=1 do_triage=1 nduration=0 seeds=''
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then usage_error "option $1 needs a value"; fi; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -75,6 +79,7 @@ while [ $# -gt 0 ]; do
     --func) need "$@"; func=$2; shift 2 ;;
     --format) need "$@"; format=$2; shift 2 ;;
     --guide) need "$@"; guide=$2; shift 2 ;;
+    --seeds) need "$@"; seeds=$2; shift 2 ;;
     --build-dir) need "$@"; build_dir=$2; shift 2 ;;
     --no-build) no_build=1; shift ;;
     --smaxcheck) need "$@"; smax=$2; shift 2 ;;
@@ -118,6 +123,15 @@ build_dir=$(realpath -m -- "$build_dir")
 smax=$(realpath -m -- "$smax")
 bin=$build_dir/fuzz/$target
 [ ! -e "$out" ] || [ -d "$out" ] || usage_error "--out $out exists and is not a directory"
+if [ -z "$seeds" ]; then
+  if [ -n "$kernel$func$format" ]; then seeds=none; else seeds=$FUZZ_ROOT/fuzz/seeds/$target; fi
+fi
+if [ "$seeds" = none ]; then
+  seeds=''
+else
+  [ -d "$seeds" ] || usage_error "--seeds $seeds: not a directory"
+  seeds=$(cd "$seeds" && pwd)
+fi
 
 # stopping before the fuzzers run leaves nothing behind; after, see on_signal
 started=0
@@ -188,7 +202,6 @@ printf 'engine=%s\ntarget=%s\nbuild_dir=%s\nsmaxcheck=%s\nkernel=%s\nfunc=%s\nfo
   "$engine" "$target" "$build_dir" "$smax" "$kernel" "$func" "$format" "$guide" >"$tmpconf"
 mv -f "$tmpconf" "$out/campaign.conf"
 
-seeds=$FUZZ_ROOT/fuzz/seeds/$target
 dict=$FUZZ_ROOT/fuzz/dict/$target.dict
 [ -f "$dict" ] || dict=
 
@@ -254,7 +267,7 @@ if [ "$engine" = libfuzzer ]; then
     -max_total_time="$secs" -timeout=10 -artifact_prefix="$out/crashes/" -print_final_stats=1)
   [ -n "$dict" ] && lf_args+=(-dict="$dict")
   corpora=("$out/corpus")
-  [ -d "$seeds" ] && corpora+=("$seeds")
+  [ -n "$seeds" ] && corpora+=("$seeds")
   resume_msg=
   [ "$resumed" = 1 ] && resume_msg=" (resumed: $(find "$out/corpus" -type f | wc -l) corpus inputs)"
   note "run $run_no: libfuzzer $target -fork=$jobs for ${secs}s into $out$resume_msg"
@@ -263,9 +276,9 @@ if [ "$engine" = libfuzzer ]; then
 else
   export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_AUTORESUME=1
   export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SUPPRESS_WARNINGS=1
-  # a first run needs seeds: fuzz/seeds/T/, or one 64-byte zero input
+  # a first run needs seeds: --seeds, or one 64-byte zero input
   seeddir=$seeds
-  if [ ! -d "$seeddir" ] || [ -z "$(ls -A "$seeddir")" ]; then
+  if [ -z "$seeddir" ] || [ -z "$(ls -A "$seeddir")" ]; then
     seeddir=$out/.seed-default
     mkdir -p "$seeddir"
     head -c 64 /dev/zero >"$seeddir/zero"
@@ -319,8 +332,9 @@ if [ "$engine" = libfuzzer ]; then
   # libFuzzer exits non-zero when it found crashes (kept, -ignore_crashes=1);
   # only a run that never started is a failure
   if ! grep -q '^#[0-9]' "$logdir/fuzzer.log"; then
-    tail -n 20 "$logdir/fuzzer.log" >&2
-    die "libfuzzer did not run (status $status): see $logdir/fuzzer.log"
+    grep -q 'fuzzing in separate process' "$logdir/fuzzer.log" ||
+      die "libfuzzer did not run (status $status): see $logdir/fuzzer.log"
+    note "warning: libFuzzer spent the run loading its corpus (each failing input costs a restart): $(crashes_now) crash inputs, no fuzzing"
   fi
 else
   # afl-fuzz exits 0 even with crashes; non-zero means it could not start

@@ -18,7 +18,7 @@ FUZZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FUZZ_TARGETS="fuzz_kernel fuzz_vecio fuzz_thresholds"
 
 die() { echo "${PROG}: $*" >&2; exit 1; }
-usage_error() { echo "${PROG}: $*" >&2; echo "${PROG}: see ${PROG} --help" >&2; exit 2; }
+usage_error() { echo "${PROG}: $* (see ${PROG} --help)" >&2; exit 2; }
 note() { echo "[${PROG}] $*" >&2; }
 
 # json_str S: S as a JSON string literal (ASCII; control characters dropped)

@@ -64,8 +64,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 
 work=$(mktemp -d "$out/.triage.XXXXXX")
-cleanup() { rm -rf "$work"; }
+cleanup() { rm -rf "$work" "$out"/findings/.new.*; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 mkdir -p "$out/triage" "$out/findings"
 # the cache holds for these binaries only: a rebuilt target re-triages
 binhash=$(cat "$bin" "$([ -x "$smax" ] && echo "$smax" || echo "$bin")" | sha1sum | cut -c1-12)
@@ -107,7 +108,7 @@ while IFS=$'\t' read -r h s; do known[$h]=$s; done <"$cache"
 sigs=$work/sigs.tsv # signature \t size \t path
 : >"$sigs"
 unrepro=0 fresh=0
-while IFS= read -r f; do
+while IFS= read -r f <&3; do
   h=$(sha1sum <"$f" | cut -c1-40)
   if [ -z "${known[$h]+x}" ]; then
     s=$(signature "$f")
@@ -121,7 +122,7 @@ while IFS= read -r f; do
     continue
   fi
   printf '%s\t%s\t%s\n' "$s" "$(wc -c <"$f")" "$f" >>"$sigs"
-done <"$list"
+done 3<"$list"
 [ "$fresh" = 0 ] || note "ran $fresh new inputs"
 [ "$unrepro" = 0 ] || note "$unrepro crash inputs do not reproduce (flaky or environment-dependent): left out"
 
@@ -160,7 +161,7 @@ findings_json=$work/findings.json
 : >"$findings_json"
 # signatures by count (descending), then name
 cut -f1 "$sigs" | sort | uniq -c | sort -k1,1nr -k2 | sed 's/^ *//' >"$work/counts"
-while read -r count sig; do
+while read -r count sig <&3; do
   nsig=$((nsig + 1))
   sl=$(slug "$sig")
   dest=$out/findings/$sl
@@ -194,7 +195,7 @@ while read -r count sig; do
   [ -s "$findings_json" ] && printf ',\n' >>"$findings_json"
   printf '     {"signature": %s, "count": %s, "replay": %s, "dir": %s}' \
     "$(json_str "$sig")" "$count" "$(json_str "$cmd")" "$(json_str "$dest")" >>"$findings_json"
-done <"$work/counts"
+done 3<"$work/counts"
 
 # findings of earlier triages whose signature no input gives any more (the
 # target was rebuilt, a threshold changed): removed, said on stderr
