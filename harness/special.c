@@ -193,6 +193,9 @@ const char *special_classify(const smax_kernel *k, const special_row *r) {
   const oracle_format *of = kio_oracle_format(k->fmt);
   double tol = of->kind == ORACLE_FLOAT ? ldexp(1, 4 - of->p) : 0;
   double lsb = of->kind == ORACLE_FIXED ? ldexp(1, -of->frac) : 0;
+  /* finite limits (C4's one-hot gradients, C5's -inf lse) computed with
+   * rounding errors: the reference convention, its error is the ulp metric's */
+  if (match(r->got, r->want, no, tol, lsb)) return "reference";
   const char *first = NULL;
   for (int a = 0; a < A_N; a++) {
     if (first && !special_declared(k->convention, alt_id[a])) continue; /* only a declared one can win now */

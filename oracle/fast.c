@@ -15,7 +15,10 @@
  * error eps of a quantity becomes an absolute |value| eps; sums of
  * non-negative terms carry n DD_OP times the final sum (every partial sum is
  * smaller); every computed bound is inflated by 2^-40 for its own rounding.
- * The path gives up (leaving outputs to MPFR) on any magnitude beyond 2^900.
+ * The path gives up (leaving outputs to MPFR) on any magnitude beyond 2^900,
+ * except a d_j that only enters through e^(d_j) and is proven below -1e6 by
+ * exponents alone (tiny_by_exponents): such e_j is tiny like any other, and
+ * fuzzed bit patterns (|x| up to 2^1023) make these rows common.
  */
 #include <stdlib.h>
 #include "row.h"
@@ -55,6 +58,27 @@ static void decide_tiny(row *r, size_t o, int neg) {
   if (!r->done[o]) row_set(r, o, neg ? -0.0 : 0.0, &xv, r->st ? &r->st->fast : NULL);
 }
 
+/* 1 if an output reads d_j itself rather than e^(d_j): log_softmax (d_i - L)
+ * and cross-entropy at the target (L - d_t). */
+static int uses_d(const row *r, size_t j) {
+  return r->f == ORACLE_LOG_SOFTMAX || (r->f == ORACLE_CROSS_ENTROPY && j == (size_t)r->t);
+}
+
+/* 1 if d = (x_j - x_k) scale / tau is certainly below TINY_D, from
+ * dl = RN(x_j - x_k) <= 0 (-inf if it overflowed) by exponents alone, so
+ * no product can over- or underflow.  Proof: a finite nonzero dl has
+ * |x_j - x_k| >= |dl| / (1 + 2^-53) > 2^(ilogb(dl) - 1); an overflow means
+ * |x_j - x_k| >= DBL_MAX > 2^1023 = 2^(1024 - 1); scale >= 2^ilogb(scale),
+ * tau < 2^(ilogb(tau) + 1).  So |d| > 2^(a - 1 + ilogb(scale) - ilogb(tau) - 1)
+ * with a = ilogb(dl) (1024 on overflow), and a - 2 + ilogb(scale) -
+ * ilogb(tau) >= 20 gives |d| > 2^20 > 1e6 = -TINY_D.  Called with finite
+ * positive scale and tau in [2^-900, 2^900] (oracle_fast's precondition). */
+static int tiny_by_exponents(double dl, double scale, double tau) {
+  if (!(dl < 0)) return 0; /* NaN cannot occur (finite inputs); 0 is not tiny */
+  long a = isinf(dl) ? 1024 : ilogb(dl);
+  return a - 2 + ilogb(scale) - ilogb(tau) >= 20;
+}
+
 void oracle_fast(row *r) {
   size_t n = r->n, k = r->kmax;
   double tau = r->tau, xm = r->x[k];
@@ -83,9 +107,17 @@ void oracle_fast(row *r) {
     if (!r->act[j]) continue;
     elem *p = &e[j];
     dd dl = two_sum(r->x[j], -xm); /* exact */
-    if (!isfinite(dl.hi)) goto out;
-    p->d = dd_mul(dl, beta);       /* error <= 2 DD_OP relative (beta too) */
-    if (!(fabs(p->d.hi) <= BIG)) goto out;
+    if (isfinite(dl.hi)) p->d = dd_mul(dl, beta); /* error <= 2 DD_OP relative (beta too) */
+    if (!isfinite(dl.hi) || !(fabs(p->d.hi) <= BIG)) {
+      /* beyond dd's range: only an e_j that is certainly tiny, of a d_j no
+       * output reads, is settled here; else MPFR decides the row */
+      if (!uses_d(r, j) && tiny_by_exponents(dl.hi, r->scale, tau)) {
+        p->tiny = 1, p->K = TINY_K, p->m = dd_d(1), p->rel = 1;
+        if (j != k) tiny_sum += 0x1p-958; /* as any K < -960 below */
+        continue;
+      }
+      goto out;
+    }
     p->ad = fabs(p->d.hi) * (3 * DD_OP) + 0x1p-1070; /* d may be subnormal */
     if (p->d.hi < TINY_D) {
       p->tiny = 1, p->K = TINY_K, p->m = dd_d(1), p->rel = 1;

@@ -947,6 +947,27 @@ static const hard HARD[] = {
     {ORACLE_SOFTMAX_VJP, &oracle_binary64, 2, {-0x1.34473d0299a07p+6, 0x1.067cd10a6b6e6p+3},
      {-0x1.d71768a8d7ab3p-2, 0x1.d71768a8d7ab3p-2}, 3, 1, 0,
      "dy_k - g cancels: the fast path's bound must stay below 0.001 ulp"},
+    /* fast.c tiny_by_exponents: x_j - x_k beyond 2^900 or overflowing */
+    {ORACLE_SOFTMAX, &oracle_binary64, 3, {0x1p1023, -0x1p1023, 1}, {0}, 1, 1, 0,
+     "x_j - x_k overflows: e_j tiny by exponents"},
+    {ORACLE_SOFTMAX, &oracle_binary64, 3, {0x1p1000, 0x1p1000 - 0x1p948, -0x1p950}, {0}, 0x1p30, 1, 0,
+     "|d| beyond 2^900 at tau 2^30: tiny by exponents"},
+    {ORACLE_SOFTMAX, &oracle_binary64, 2, {0x1p1000, -0x1p1000}, {0}, 0x1p899, 1, 0,
+     "x_j - x_k = -2^1001 but tau 2^899: d = -4, not tiny (Ziv)"},
+    {ORACLE_CROSS_ENTROPY_GRAD, &oracle_binary64, 3, {1e308, -1e308, 1e308}, {0}, 1, 1, 2,
+     "target at the max, tiny e_1 by exponents"},
+    {ORACLE_CROSS_ENTROPY_GRAD, &oracle_binary32, 3, {0x1p127, -0x1p127, 0x1p127}, {0}, 1, 1, 1,
+     "target tiny (e^(-2^128))"},
+    {ORACLE_CROSS_ENTROPY, &oracle_binary64, 3, {1e308, -1e308, 0.5}, {0}, 1, 1, 1,
+     "d_t read by the output: not settled by exponents"},
+    {ORACLE_LOGSUMEXP, &oracle_binary64, 3, {0x1.8p1000, -1e308, 0x1p1000}, {0}, 4, 1, 0,
+     "logsumexp: one tiny term by exponents"},
+    {ORACLE_LOG_SOFTMAX, &oracle_binary64, 2, {1e308, -1e308}, {0}, 1, 1, 0,
+     "log_softmax reads d_j: left to MPFR"},
+    {ORACLE_SOFTMAX_VJP, &oracle_binary64, 3, {1e308, -1e308, 1e308 - 0x1p971}, {0.5, 3, -1}, 0x1p-10, 1, 0,
+     "softmax_vjp with a tiny e_j by exponents"},
+    {ORACLE_LOG_SOFTMAX_VJP, &oracle_binary32, 3, {0x1p126, -0x1p126, 0}, {0.5, 3, -1}, 1, 1, 0,
+     "log_softmax_vjp with a tiny e_j (dy_j read, e_j not)"},
 };
 
 int main(void) {

@@ -56,6 +56,12 @@ int main(void) {
                  0, 1, (const double[]){-I, N, -I}, "ieee-partial");
   expect_verdict("C4 SM half mass", SMAX_SOFTMAX, SMAX_F64, "ieee-nan", 4, 3, x4, none, dy0, 0, 1,
                  (const double[]){0, 0.5, 0.5}, "wrong");
+  /* LSMV's C4 limit is finite ((dy_k - sum dy)/tau at k): a rounding error
+   * in it is the reference convention, not a wrong special value */
+  expect_verdict("C4 LSMV limit, 1 ulp off", SMAX_LOG_SOFTMAX_VJP, SMAX_F64, "", 4, 3, x4, none, dy0, 0, 1,
+                 (const double[]){0.5, -0x1.4000000000001p+1, 2}, "reference");
+  expect_verdict("C4 LSMV limit, 1% off is wrong", SMAX_LOG_SOFTMAX_VJP, SMAX_F64, "", 4, 3, x4, none, dy0, 0, 1,
+                 (const double[]){0.5, -2.525, 2}, "wrong");
   expect_verdict("C4 SM -0 for +0", SMAX_SOFTMAX, SMAX_F64, "", 4, 3, x4, none, dy0, 0, 1,
                  (const double[]){-0.0, 1, 0}, "reference");
 
