@@ -175,26 +175,6 @@ int fuzz_decode(const fuzz_ctx *c, const uint8_t *d, size_t size, fuzz_case *fc)
 
 /* ---- judging ------------------------------------------------------------- */
 
-/* the SEMANTICS.md case of a row (as metrics.c row_case) */
-static int row_case(smax_func f, const double *x, const unsigned char *m, const double *dy, size_t n) {
-  size_t P = 0, F = 0, masked = 0;
-  int nan = 0;
-  if (n == 0) return 0;
-  for (size_t i = 0; i < n; i++) {
-    if ((m && m[i]) || x[i] == -INFINITY) { masked++; continue; }
-    if (isnan(x[i])) nan = 1;
-    else if (isinf(x[i])) P++;
-    else F++;
-  }
-  if (nan) return 1;
-  if (is_vjp(f))
-    for (size_t i = 0; i < n; i++) if (!isfinite(dy[i])) return 2;
-  if (P >= 2) return 3;
-  if (P == 1) return 4;
-  if (F == 0) return 5;
-  return masked ? 6 : 7;
-}
-
 static int same(double a, double b) { return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b)); }
 
 /* 1 if verdict v is one of the '+'-joined ids of the accepted entry */
@@ -357,7 +337,7 @@ int fuzz_judge(const fuzz_ctx *c, const fuzz_case *fc, fuzz_verdict *v) {
                      oracle_eval(ORACLE_CROSS_ENTROPY, of, n, x, &p, want + n, xv + n, NULL) < 0)
                   : oracle_eval((oracle_func)k->func, of, n, x, &p, want, xv, NULL) < 0;
     if (orc) continue; /* arguments the oracle does not define: nothing to judge */
-    int cs = row_case(k->func, x, mk, dy, n);
+    int cs = special_case(k->func, x, mk, dy, n);
     for (size_t o = 0; o < no; o++) {
       err[o] = kio_error(k->fmt, got[o], want[o], &xv[o], &unc[o]);
       if (ftz && got[o] == 0 && err[o] > 0 && of->kind == ORACLE_FLOAT && isfinite(xv[o].hi) &&

@@ -27,26 +27,6 @@ static double now(void) {
 static int is_vjp(smax_func f) { return f == SMAX_SOFTMAX_VJP || f == SMAX_LOG_SOFTMAX_VJP; }
 static size_t nout(smax_func f, size_t n) { return f == SMAX_LOGSUMEXP ? 1 : n; }
 
-/* the SEMANTICS.md case of a row */
-static int row_case(smax_func f, const double *x, const unsigned char *m, const double *dy, size_t n) {
-  size_t P = 0, F = 0, masked = 0;
-  int nan = 0;
-  if (n == 0) return 0;
-  for (size_t i = 0; i < n; i++) {
-    if (m[i] || x[i] == -INFINITY) { masked++; continue; }
-    if (isnan(x[i])) nan = 1;
-    else if (isinf(x[i])) P++;
-    else F++;
-  }
-  if (nan) return 1;
-  if (is_vjp(f))
-    for (size_t i = 0; i < n; i++) if (!isfinite(dy[i])) return 2;
-  if (P >= 2) return 3;
-  if (P == 1) return 4;
-  if (F == 0) return 5;
-  return masked ? 6 : 7;
-}
-
 /* kernel input buffers for a batch (row stride n) */
 typedef struct { unsigned char *x, *dy, *y, *loss; } bufs;
 static int bufs_make(bufs *B, const smax_kernel *k, const batch *b) {
@@ -272,7 +252,7 @@ int metrics_eval(const smax_kernel *k, const family *fam, const batch *b,
   for (size_t r = 0; r < b->rows; r++) {
     const double *x = b->x + r * n;
     const unsigned char *mk = b->mask + r * n;
-    int cs = row_case(k->func, x, mk, b->dy + r * n, n);
+    int cs = special_case(k->func, x, mk, b->dy + r * n, n);
     m->case_rows[cs]++;
     oracle_row(k, b, r, want, xv);
     for (size_t o = 0; o < no; o++) got[o] = got_at(k, b, &B, r, o);

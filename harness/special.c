@@ -14,6 +14,25 @@
 #include "kio.h"
 #include "oracle.h"
 
+int special_case(smax_func f, const double *x, const unsigned char *mask, const double *dy, size_t n) {
+  size_t P = 0, F = 0, masked = 0;
+  int nan = 0;
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if ((mask && mask[i]) || x[i] == -INFINITY) { masked++; continue; }
+    if (isnan(x[i])) nan = 1;
+    else if (isinf(x[i])) P++;
+    else F++;
+  }
+  if (nan) return 1;
+  if (f == SMAX_SOFTMAX_VJP || f == SMAX_LOG_SOFTMAX_VJP)
+    for (size_t i = 0; i < n; i++) if (!isfinite(dy[i])) return 2;
+  if (P >= 2) return 3;
+  if (P == 1) return 4;
+  if (F == 0) return 5;
+  return masked ? 6 : 7;
+}
+
 int special_declared(const char *conv, const char *id) {
   size_t l = strlen(id);
   for (const char *p = conv ? strstr(conv, id) : NULL; p; p = strstr(p + 1, id))

@@ -29,6 +29,12 @@ typedef struct {
  * Returns a static string. */
 const char *special_classify(const smax_kernel *k, const special_row *r);
 
+/* The SEMANTICS.md case of a row, 0 (C0 empty) .. 7 (C7 finite), by its
+ * precedence: n = 0, an unmasked NaN, a non-finite dy (VJPs), two or more
+ * +inf, one +inf, nothing finite unmasked, some masked, all finite.  mask
+ * may be NULL; an entry equal to -inf counts as masked. */
+int special_case(smax_func f, const double *x, const unsigned char *mask, const double *dy, size_t n);
+
 /* 1 if the space-separated list `conv` contains the id `id`. */
 int special_declared(const char *conv, const char *id);
 #endif
