@@ -8,6 +8,7 @@
  * exact.c removes every case that could need unbounded precision.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "row.h"
 
 #define ORACLE_PREC_MAX 32768
@@ -106,8 +107,18 @@ static void decide(row *r, size_t o, const iv *y, mpfr_prec_t P) {
  * N = sum_G e^(delta_G - delta*) c_G has a term equal to c_G* and the
  * others scaled down, and dx_i tau = e^(d_i + delta*) N / S^2: a product
  * whose exponential may underflow MPFR's range while N keeps the sign. */
+/* e^((x_G - x_top) beta) per group (indexed by its first position in
+ * r->order) for one `top`: every output whose top is the same reuses them,
+ * so a row costs O(n) exponentials per distinct top instead of O(n^2);
+ * the enclosures are the very ones vjp_scaled would compute. */
+typedef struct {
+  size_t top;           /* (size_t)-1: none yet */
+  iv *E;                /* r->nact enclosures at the round's precision */
+  unsigned char *have;  /* E[a0] computed for this top */
+} vjp_cache;
+
 static void vjp_scaled(row *r, size_t i, const iv *di, const iv *beta,
-                       const iv *S, iv *y, mpfr_prec_t P) {
+                       const iv *S, iv *y, mpfr_prec_t P, vjp_cache *vc) {
   iv N, a, c, tmp;
   iv_init(&N, P), iv_init(&a, P), iv_init(&c, P), iv_init(&tmp, P);
   mpfr_t t;
@@ -127,15 +138,20 @@ static void vjp_scaled(row *r, size_t i, const iv *di, const iv *beta,
       mpq_sub(cg, cg, q);
     }
     if (mpq_sgn(cg) != 0) {
-      if (top == (size_t)-1) top = o[a0];
-      /* e^((x_G - x_top) beta) c_G */
-      mpfr_set_d(t, r->x[top], MPFR_RNDN);
-      mpfr_d_sub(a.lo, r->x[o[a0]], t, MPFR_RNDD);
-      mpfr_d_sub(a.hi, r->x[o[a0]], t, MPFR_RNDU);
-      iv_mul(&a, &a, beta, t);
-      iv_exp(&a, &a);
+      if (top == (size_t)-1) {
+        top = o[a0];
+        if (vc->top != top) memset(vc->have, 0, r->nact), vc->top = top;
+      }
+      if (!vc->have[a0]) { /* e^((x_G - x_top) beta) */
+        mpfr_set_d(t, r->x[top], MPFR_RNDN);
+        mpfr_d_sub(a.lo, r->x[o[a0]], t, MPFR_RNDD);
+        mpfr_d_sub(a.hi, r->x[o[a0]], t, MPFR_RNDU);
+        iv_mul(&a, &a, beta, t);
+        iv_exp(&vc->E[a0], &a);
+        vc->have[a0] = 1;
+      }
       iv_q(&c, cg);
-      iv_mul(&a, &a, &c, t);
+      iv_mul(&a, &vc->E[a0], &c, t); /* times c_G */
       iv_add(&N, &N, &a);
     }
     a0 = b;
@@ -227,7 +243,12 @@ static void round_at(row *r, mpfr_prec_t P) {
     iv_sub(&y, &L, &d[r->t], &tmp);
     decide(r, 0, &y, P);
     break;
-  case ORACLE_SOFTMAX_VJP:
+  case ORACLE_SOFTMAX_VJP: {
+    vjp_cache vc = {(size_t)-1, NULL, NULL};
+    if (!r->have_g) {
+      vc.E = malloc((r->nact + 1) * sizeof *vc.E), vc.have = calloc(r->nact + 1, 1);
+      for (size_t j = 0; j < r->nact; j++) iv_init(&vc.E[j], P);
+    }
     for (size_t i = 0; i < n; i++) {
       if (r->done[i] || !r->act[i]) continue;
       if (r->have_g) {               /* s_i (dy_i - g) with g exact */
@@ -237,12 +258,17 @@ static void round_at(row *r, mpfr_prec_t P) {
         iv_div(&y, &e[i], &S);
         iv_mul(&y, &y, &v, t);
       } else {
-        vjp_scaled(r, i, &d[i], &beta, &S, &y, P);
+        vjp_scaled(r, i, &d[i], &beta, &S, &y, P, &vc);
       }
       iv_div(&y, &y, &tau);
       decide(r, i, &y, P);
     }
+    if (vc.E) {
+      for (size_t j = 0; j < r->nact; j++) iv_clear(&vc.E[j]);
+      free(vc.E), free(vc.have);
+    }
     break;
+  }
   case ORACLE_LOG_SOFTMAX_VJP: {
     /* (dy_i - s_i D) = (dy_i (S - e_i) - e_i (D - dy_i)) / S, each sum taken
      * without the i-th term, so s_i near 1 causes no cancellation */
