@@ -46,6 +46,8 @@ which \`smaxcheck report RESULTS.json -o OUT --fuzz DIR/summary.json\` shows.
                   libfuzzer, build-afl/ for afl); configured with
                   CC=clang / CC=afl-clang-fast -DSMAXCHECK_FUZZ=ENGINE and
                   built if a target is missing
+                  (for throughput, point it at a build configured with
+                  -DSMAXCHECK_FUZZ_SANITIZE=OFF: 2-4x the exec/s, fuzz/README.md)
   --no-build      never configure or build: fail if a binary is missing
   --smaxcheck B   the smaxcheck binary for 'replay' (default D/smaxcheck)
   --budget S      triage: seconds to minimise each new signature (default 10)

@@ -4,6 +4,11 @@
 # Usage: scripts/install-deps.sh [--optional]
 #   --optional  also install the third-party libraries compared by `smaxcheck compare`
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  ''|--optional) ;;
+  *) echo "install-deps: unknown option '$1' (see --help)" >&2; exit 2 ;;
+esac
 
 required=(
   cmake make gcc g++ clang          # build (clang: libFuzzer and AFL++ builds)

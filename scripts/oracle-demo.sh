@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# oracle-demo.sh SMAXCHECK -- the main job until the HTML report exists:
-# correctly rounded reference values for worked examples in every format,
-# and the oracle's throughput; written to reports/out/oracle-demo.txt.
+# oracle-demo.sh [SMAXCHECK] -- `make oracle-demo`: correctly rounded
+# reference values for worked examples in every format, and the oracle's
+# throughput; written to reports/out/oracle-demo.txt.
 set -euo pipefail
+case "${1:-}" in -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 S=${1:-build-release/smaxcheck}
 out=reports/out
 mkdir -p "$out"
