@@ -215,6 +215,13 @@ static double drift(const double *y, size_t n, double ulp1, double *dev) {
   return fabs(*dev) / ulp1;
 }
 
+/* A kernel with no thresholds entry and no claim is held to the
+ * Blanchard-Higham-Higham leading-order bound times this (its forward
+ * outputs): every library measured meets it (SciPy, PyTorch <= 0.9), and
+ * only defects exceed it (oneDNN's log_softmax 2.76, XNNPACK's flushed
+ * normal outputs). */
+#define FUZZ_BHH_SLACK 2.0
+
 /* one failed check, kept per class; the lowest rank is reported */
 enum { C_NONFINITE, C_RANGE, C_SPECIAL, C_ULP, C_BOUND, C_DRIFT, C_INVARIANT, C_N };
 static const char *const cls_name[C_N] = {"nonfinite", "range", "special", "ulp", "bound", "drift", "invariant"};
@@ -407,12 +414,19 @@ int fuzz_judge(const fuzz_ctx *c, const fuzz_case *fc, fuzz_verdict *v) {
                   n, fc->tau, r, o, got[o], want[o], e, allow / ulp0, src);
       }
       double yv = ldexp(xv[o].hi + xv[o].lo, (int)xv[o].e);
-      if (th && th->bound_ratio >= 0 && u > 0 && fabs(yv) >= ldexp(1, of->emin) && isfinite(yv) &&
-          isfinite(got[o])) {
+      /* the bound to hold: the entry's, or -- for a kernel with neither an
+       * entry nor a claim (a third-party plugin) -- the textbook bound itself
+       * with a factor FUZZ_BHH_SLACK, for the functions it covers (the VJPs
+       * have none under cancellation) */
+      int is_grad = k->func == SMAX_SOFTMAX_VJP || k->func == SMAX_LOG_SOFTMAX_VJP ||
+                    (k->func == SMAX_CROSS_ENTROPY && o < n);
+      double limit = th ? th->bound_ratio : !claimed && !is_grad ? FUZZ_BHH_SLACK : -1;
+      if (limit >= 0 && u > 0 && fabs(yv) >= ldexp(1, of->emin) && isfinite(yv) && isfinite(got[o])) {
         double ratio = fabs(got[o] - yv) / fabs(yv) / (bhh_bound(k->func, n, spread, yv) * u);
-        if (ratio > th->bound_ratio && e > 0.5 + unc[o] && !in_claim) /* a correctly rounded output is never blamed */
-          fail_at(&F[C_BOUND], ratio, r, "n=%zu tau=%a row=%zu out=%zu got=%a want=%a: error %.6g ulp, bound ratio %.6g > bound_ratio=%g (%s)",
-                  n, fc->tau, r, o, got[o], want[o], e, ratio, th->bound_ratio, src);
+        if (ratio > limit && e > 0.5 + unc[o] && !in_claim) /* a correctly rounded output is never blamed */
+          fail_at(&F[C_BOUND], ratio, r, "n=%zu tau=%a row=%zu out=%zu got=%a want=%a: error %.6g ulp, bound ratio %.6g > %s%g (%s)",
+                  n, fc->tau, r, o, got[o], want[o], e, ratio, th ? "bound_ratio=" : "the Blanchard-Higham-Higham bound x ",
+                  limit, th ? src : "no thresholds entry and no claim");
       }
     }
     if (k->func == SMAX_SOFTMAX && th && th->drift >= 0 && allfinite) {

@@ -217,6 +217,10 @@ static void why_add(rdesc *d, int level, const char *fmt, ...) {
 static double nmax(double a, double b) { return isnan(a) || isnan(b) ? NAN : a > b ? a : b; }
 
 /* group cells into descriptors (first appearance order) and aggregate */
+/* a kernel declaring no claim: the bound ratio above which it is broken
+ * (harness/fuzzcase.c's FUZZ_BHH_SLACK) */
+#define REP_BHH_SLACK 2.0
+
 static rdesc *build_descs(const rset *s, size_t *nd_out, const threshold *th, long nth) {
   rdesc *d = calloc(s->n ? s->n : 1, sizeof *d);
   size_t nd = 0;
@@ -300,6 +304,17 @@ static rdesc *build_descs(const rset *s, size_t *nd_out, const threshold *th, lo
       /* nothing to hold the errors against: said, not coloured */
       why_add(q, V_GREEN, "declares no accuracy claim (claim ratio n/a)");
       if (isinf(q->max_ulp)) why_add(q, V_AMBER, "infinite ulp error in some outputs (overflow or NaN)");
+      /* ... but the forward functions are held to the textbook bound
+       * (Blanchard-Higham-Higham, x REP_BHH_SLACK), as fuzz_kernel holds
+       * such kernels; the VJPs have no such bound under cancellation */
+      if (!strcmp(q->func, "softmax") || !strcmp(q->func, "log_softmax") || !strcmp(q->func, "logsumexp")) {
+        fmt_num(t1, sizeof t1, q->bound);
+        if (!(q->bound <= REP_BHH_SLACK))
+          why_add(q, V_RED, "no claim, and the error exceeds the Blanchard\xe2\x80\x93Higham\xe2\x80\x93Higham bound: ratio %s > %g", t1,
+                  REP_BHH_SLACK);
+        else if (q->bound > 1)
+          why_add(q, V_AMBER, "no claim, and the error is above the Blanchard\xe2\x80\x93Higham\xe2\x80\x93Higham bound: ratio %s", t1);
+      }
     } else if (isnan(q->claim)) why_add(q, V_RED, "claim ratio is nan");
     else if (q->claim > 1 || q->claim_failures > 0) {
       fmt_num(t1, sizeof t1, q->claim);

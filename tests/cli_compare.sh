@@ -119,6 +119,15 @@ if [ -x "$PY" ]; then
   ok $? "a claim sent in DESCRIBE is checked (softmax within it, log_softmax none)"
 fi
 
+# ---- a claim-less plugin beyond the textbook bound: the report says broken ---
+"$S" compare --plugin "$PL/sloppy.so" --family normal1,normal10 --n 16,300 --rows 8 --json "$tmp/sl.json" --quiet 2>"$tmp/err"
+ok $? "compare sloppy.so: $(tail -2 "$tmp/err")"
+q "$tmp/sl.json" 'all(r["ok"] and not r["claim_declared"] and r["max_bound_ratio"] > 1000 for r in R)'
+ok $? "sloppy (float-accumulated binary64 sum): bound ratio far above the BHH bound"
+"$S" report "$tmp/sl.json" -o "$tmp/slrep" >"$tmp/out" 2>&1
+ok $([ $? = 0 ] && grep -q "1 broken" "$tmp/out" && grep -q "exceeds the Blanchard.*Higham.*bound: ratio" "$tmp/slrep/index.html"; echo $?) \
+   "the report marks a claim-less kernel beyond the BHH bound broken: $(cat "$tmp/out")"
+
 # ---- plugins that are refused, bad usage ------------------------------------
 "$S" compare --plugin "$PL/badabi.so" >/dev/null 2>"$tmp/err"
 ok $([ $? = 2 ] && grep -q "badabi.so: .*ABI version 2.*SMAX_ABI_VERSION 1" "$tmp/err" && [ "$(wc -l <"$tmp/err")" = 1 ]; echo $?) "bad ABI version: $(cat "$tmp/err")"

@@ -6,6 +6,9 @@
 #              missing max shift: a nonfinite finding whose row overflows
 #              e^(x/tau) (x/tau > ln max finite: inf/inf) or underflows it in
 #              every entry (0/0); replay gives the same signature and line
+#   plugin     fuzz_kernel on examples/plugins/sloppy.so (SMAXCHECK_FUZZ_PLUGIN):
+#              no entry, no claim, so the textbook bound: a 'bound' finding,
+#              replayed to the same signature
 #   afl        the same under afl-fuzz -V 15: a saved crash whose replay
 #              signature is 'nonfinite naive softmax ...'
 #   parsers    fuzz_vecio and fuzz_thresholds run 4 s each without a finding
@@ -68,6 +71,26 @@ libfuzzer)
   [ "$rsig" = "$sig" ] || fail "replay signature '$rsig' differs from the fuzzer's '$sig'"
   grep -qxF "$(grep -m1 '^SMAXCHECK-FINDING' "$work/log")" "$work/replay" || fail "replay prints a different finding line"
   ;;
+plugin)
+  # a third-party kernel with neither a thresholds entry nor a claim
+  # (examples/plugins/sloppy.c: binary64 softmax summed in float) is held to
+  # the Blanchard-Higham-Higham bound: class bound, replayed alike
+  need "$fz/fuzz/fuzz_kernel"
+  pl=$fz/examples/plugins/sloppy.so rpl=$(dirname "$smax")/examples/plugins/sloppy.so
+  need "$pl"
+  need "$rpl"
+  mkdir "$work/pcorpus"
+  SMAXCHECK_FUZZ_PLUGIN=$pl SMAXCHECK_FUZZ_KERNEL=sloppy timeout 60 "$fz/fuzz/fuzz_kernel" -seed=1 \
+    -max_total_time=20 -artifact_prefix="$work/p-" "$work/pcorpus" >"$work/plog" 2>&1
+  [ $? -ne 0 ] || fail "libFuzzer exited 0: the sloppy plugin passed 20 s"
+  sig=$(sig_of_log "$work/plog")
+  echo "finding: $(grep -m1 '^SMAXCHECK-FINDING' "$work/plog")"
+  [ "$sig" = "bound sloppy softmax binary64" ] || fail "expected 'bound sloppy softmax binary64', got '$sig'"
+  crash=$(ls "$work"/p-crash-* 2>/dev/null | head -1)
+  [ -n "$crash" ] || fail "no crash file written"
+  rsig=$(SMAXCHECK_FUZZ_PLUGIN=$rpl SMAXCHECK_FUZZ_KERNEL=sloppy "$smax" replay --signature "$crash")
+  [ "$rsig" = "$sig" ] || fail "replay signature '$rsig' differs from the fuzzer's '$sig'"
+  ;;
 afl)
   need "$afl/fuzz/fuzz_kernel"
   command -v afl-fuzz >/dev/null || { echo "fuzz_smoke afl: afl-fuzz not installed, skipped" >&2; exit 77; }
@@ -111,6 +134,6 @@ seeds)
   echo "features on the seeds: guidance on $on, off $off"
   [ -n "$on" ] && [ -n "$off" ] && [ "$on" -gt "$off" ] || fail "error guidance adds no features ($on vs $off)"
   ;;
-*) echo "usage: fuzz_smoke.sh libfuzzer|afl|parsers|seeds SMAXCHECK SRCDIR LIBFUZZER_BUILD [AFL_BUILD]" >&2; exit 2;;
+*) echo "usage: fuzz_smoke.sh libfuzzer|plugin|afl|parsers|seeds SMAXCHECK SRCDIR LIBFUZZER_BUILD [AFL_BUILD]" >&2; exit 2;;
 esac
 echo "fuzz_smoke $mode: ok"
