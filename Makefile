@@ -23,7 +23,7 @@ build-afl/CMakeCache.txt: | deps
 
 check: deps build/CMakeCache.txt build-fuzz/CMakeCache.txt build-afl/CMakeCache.txt
 	cmake --build build -j $(JOBS)
-	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS) smaxplugin_sloppy
 	AFL_QUIET=1 cmake --build build-afl -j $(JOBS) --target $(FUZZ_TARGETS)
 	cd build && ctest --output-on-failure -j $(JOBS)
 
