@@ -246,9 +246,15 @@ record_run() { # status
   printf '%s\t%s\t%s\t%s\t%s\n' "$start" "$((now - start))" "$e" "$1" "$jobs" >>"$out/runs.tsv"
 }
 stop_fuzzers() {
-  local p
+  local p i
   for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # libFuzzer's -fork workers outlive their parent for a moment: wait for the
+  # whole process group (each fuzzer leads its own), then kill what is left
+  for p in "${pids[@]}"; do
+    for i in $(seq 100); do pgrep -g "$p" >/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$p" 2>/dev/null || true
+  done
 }
 # shellcheck disable=SC2317 # called by trap
 on_signal() {
