@@ -45,6 +45,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "kernel.h"
 
 #define LANES 16
@@ -106,21 +107,7 @@ const size_t smax_naive_count = sizeof smax_naive_kernels / sizeof smax_naive_ke
 
 #else /* ---- the body, once per floating type FT ---- */
 
-static FT F(fold_sum)(FT *acc) {
-  for (int h = LANES / 2; h > 0; h /= 2)
-    for (int l = 0; l < h; l++) acc[l] += acc[l + h];
-  return acc[0];
-}
-
-/* sum of v[0..n) in 16 lanes and a tree: at most n/16 + 4 roundings deep */
-static FT F(lane_sum)(const FT *v, size_t n) {
-  FT acc[LANES] = {0};
-  size_t i = 0;
-  for (; i + LANES <= n; i += LANES)
-    for (int l = 0; l < LANES; l++) acc[l] += v[i + l];
-  for (int l = 0; i < n; i++, l++) acc[l] += v[i];
-  return F(fold_sum)(acc);
-}
+#include "rowops.h" /* lane_sum */
 
 /* z_i = x_i/tau (masked: -inf) into z, e_i = exp(z_i) into e; returns S */
 static FT F(exp_sum)(const FT *x, const unsigned char *mask, size_t n, FT tau, FT *z, FT *e) {
